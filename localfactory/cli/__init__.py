@@ -11,7 +11,7 @@ import sys
 import typer
 
 from localfactory import __version__
-from localfactory.cli import ask_cmd, bench_cmd, config_cmd, models_cmd
+from localfactory.cli import ask_cmd, bench_cmd, config_cmd, models_cmd, spec_cmd, twin_cmd
 from localfactory.errors import UserError
 
 app = typer.Typer(
@@ -42,6 +42,8 @@ def _root(
 app.add_typer(models_cmd.app, name="models")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(bench_cmd.app, name="bench")
+app.add_typer(twin_cmd.app, name="twin")
+app.add_typer(spec_cmd.app, name="spec")
 ask_cmd.register(app)
 
 
