@@ -1,7 +1,9 @@
 """Finding manifests and installed model files.
 
 Manifests are searched in the configured ``models.manifest_dirs`` first, then in the
-checkout's ``models/`` folder (or the copy bundled in the wheel). An installed model is a
+checkout's ``models/`` folder (or the copy bundled in the wheel), then in the folder of
+manifests that arrived in a model pack (``$XDG_DATA_HOME/localfactory/models``, written by
+``localfactory models unpack``). An installed model is a
 GGUF file in the model cache plus a small ``.verified.json`` marker written after its
 sha256 matched; the marker records size and mtime so a later check is instant and a file
 changed behind our back is noticed.
@@ -29,9 +31,14 @@ def shipped_manifest_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "_bundled" / "models"
 
 
+def imported_manifest_dir() -> Path:
+    """Manifests of models that arrived in a pack and were unknown here (``models unpack``)."""
+    return locations.data_dir() / "models"
+
+
 def manifest_dirs(settings: Settings) -> list[Path]:
     extra = [p.expanduser() for p in settings.models.manifest_dirs]
-    return [*extra, shipped_manifest_dir()]
+    return [*extra, shipped_manifest_dir(), imported_manifest_dir()]
 
 
 def all_manifests(settings: Settings) -> dict[str, Manifest]:
@@ -67,7 +74,7 @@ def gguf_path(manifest: Manifest, settings: Settings) -> Path:
     if manifest.gguf is None:
         raise ModelNotFound(
             f"{manifest.name} has no local GGUF: it is served by Ollama only.",
-            hint=f"Run it with backend = \"ollama\" (ollama pull {manifest.ollama.tag if manifest.ollama else manifest.name}).",
+            hint=f'Run it with backend = "ollama" (ollama pull {manifest.ollama.tag if manifest.ollama else manifest.name}).',
         )
     return cache_dir(settings) / manifest.gguf.filename
 

@@ -36,6 +36,15 @@ class GGUFFile(_Strict):
     sha256: str
     """sha256 of the assembled file; an install that does not match is refused."""
 
+    @field_validator("filename")
+    @classmethod
+    def _plain_name(cls, v: str) -> str:
+        # The file is written into the cache under this name: no folders, no hidden files
+        # (a manifest can arrive inside a model pack from another machine).
+        if not v.endswith(".gguf") or v.startswith(".") or "/" in v or "\\" in v:
+            raise ValueError("must be a plain file name ending in .gguf")
+        return v
+
     @field_validator("sha256")
     @classmethod
     def _hex(cls, v: str) -> str:
