@@ -1,0 +1,315 @@
+"""The ASGI app that serves a twin: routing, parsing, auth, validation, faults, journal.
+
+Deliberately thin (no framework routing, no request objects): a request costs a
+dictionary look-up for its operation, one body parse, the precompiled schema checks
+and the handler. Handlers are synchronous and run on the event loop, so a handler's
+reads and writes of the state are never interleaved with another request's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+from localfactory.twins import admin
+from localfactory.twins.core import (
+    INVALID_ARGUMENTS,
+    INVALID_TOKEN,
+    MALFORMED_BODY,
+    METHOD_NOT_ALLOWED,
+    MISSING_TOKEN,
+    RATE_LIMITED,
+    REVOKED_TOKEN,
+    SERVER_ERROR,
+    UNKNOWN_OPERATION,
+    Call,
+    Operation,
+    Refusal,
+    Reply,
+    Twin,
+)
+from localfactory.twins.faults import FaultPlan
+from localfactory.twins.journal import DEFAULT_CAPACITY, Journal
+from localfactory.twins.openapi import openapi_document
+from localfactory.twins.schema import SchemaViolation
+from localfactory.twins.state import TwinState
+
+log = logging.getLogger("localfactory.twins")
+
+_JSON_HEADERS = [(b"content-type", b"application/json; charset=utf-8")]
+_ADMIN = admin.PREFIX + "/"
+_NO_ARGS: dict[str, Any] = {}
+_JSON_BODY = {"body": "json"}
+_FORM_BODY = {"body": "form"}
+
+
+def _encode(body: Any) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+class TwinApp:
+    """One running twin: its state, fault plan and journal, served over ASGI."""
+
+    def __init__(
+        self,
+        twin: Twin,
+        *,
+        snapshot_dir: Path,
+        journal_capacity: int = DEFAULT_CAPACITY,
+        state: TwinState | None = None,
+    ) -> None:
+        self.twin = twin
+        self.snapshot_dir = snapshot_dir
+        self.state: TwinState = state if state is not None else twin.fresh_state()
+        self.faults = FaultPlan()
+        self.journal = Journal(journal_capacity)
+        self.started = time.time()
+        self._exact: dict[str, dict[str, Operation]] = {}
+        self._templated: list[tuple[re.Pattern[str], dict[str, Operation]]] = []
+        for op in twin.operations:
+            full = twin.prefix + op.path
+            if op.path_params:
+                pattern = re.compile(
+                    "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(full)) + "$"
+                )
+                by_method = next(
+                    (m for p, m in self._templated if p.pattern == pattern.pattern), None
+                )
+                if by_method is None:
+                    by_method = {}
+                    self._templated.append((pattern, by_method))
+            else:
+                by_method = self._exact.setdefault(full, {})
+            for method in op.methods:
+                by_method[method] = op
+        self._openapi = _encode(openapi_document(twin, admin.ROUTES))
+
+    # -- ASGI entry -------------------------------------------------------------------
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            path: str = scope["path"]
+            if path.startswith(_ADMIN):
+                await self._admin(scope, receive, send)
+            elif path == "/openapi.json":
+                await _send_bytes(send, 200, self._openapi, ())
+            else:
+                await self._serve(scope, receive, send)
+        elif kind == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+
+    # -- the service ------------------------------------------------------------------
+
+    def _route(self, method: str, path: str) -> tuple[Operation | None, dict[str, str], bool]:
+        by_method = self._exact.get(path)
+        params: dict[str, str] = {}
+        if by_method is None:
+            for pattern, candidates in self._templated:
+                found = pattern.match(path)
+                if found is not None:
+                    by_method, params = candidates, found.groupdict()
+                    break
+            else:
+                return None, params, False
+        return by_method.get(method), params, True
+
+    async def _serve(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        started = time.perf_counter()
+        method: str = scope["method"]
+        path: str = scope["path"]
+        body = await _read_body(receive)
+        op, path_params, known = self._route(method, path)
+        errors = self.twin.errors
+        fault_kind: str | None = None
+        args: Any = None
+        if op is None:
+            code = METHOD_NOT_ALLOWED if known else UNKNOWN_OPERATION
+            reply = errors.render(Refusal(code, detail=f"{method} {path}"), None)
+        else:
+            fault = self.faults.draw(op.name) if self.faults.rules else None
+            if fault is not None:
+                fault_kind = fault.kind or "latency"
+                if fault.delay_s:
+                    await asyncio.sleep(fault.delay_s)
+            if fault is not None and fault.kind == "drop":
+                self.journal.record(method, path, op.name, 0, started, "drop", None)
+                await _drop(receive, send)
+                return
+            if fault is not None and fault.kind == "rate_limit":
+                reply = errors.render(Refusal(RATE_LIMITED, retry_after=fault.retry_after_s), op)
+            elif fault is not None and fault.kind == "server_error":
+                reply = errors.render(Refusal(SERVER_ERROR, status=fault.status), op)
+            else:
+                try:
+                    call = self._call(op, scope, body, path_params)
+                    args = call.args if op.args is not None else call.body
+                    result = op.handler(call)
+                    reply = result if isinstance(result, Reply) else Reply(result, op.status)
+                except Refusal as refusal:
+                    reply = errors.render(refusal, op)
+                except Exception:
+                    log.exception("The %s twin failed on %s %s", self.twin.name, method, path)
+                    reply = errors.render(Refusal(SERVER_ERROR, status=500), op)
+        await _send_bytes(send, reply.status, _encode(reply.body), reply.headers)
+        self.journal.record(
+            method, path, op.name if op else None, reply.status, started, fault_kind, args
+        )
+
+    def _call(
+        self, op: Operation, scope: dict[str, Any], body: bytes, path_params: dict[str, str]
+    ) -> Call:
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        query_string: bytes = scope["query_string"]
+        query = (
+            dict(parse_qsl(query_string.decode(), keep_blank_values=True)) if query_string else {}
+        )
+        raw_args: dict[str, Any] = _NO_ARGS
+        parsed_body: Any = None
+        if op.args is not None:
+            raw_args = dict(query)
+            if body:
+                raw_args.update(_parse_fields(body, headers.get("content-type", "")))
+        elif body:
+            parsed_body = _parse_json(body)
+        principal = self._authenticate(op, headers.get("authorization"), raw_args)
+        try:
+            args = op.check_args(raw_args, "") if op.check_args is not None else raw_args
+            if op.check_query is not None:
+                query = op.check_query(query, "")
+            if op.check_body is not None:
+                parsed_body = op.check_body(parsed_body if parsed_body is not None else {}, "")
+        except SchemaViolation as violation:
+            raise Refusal(INVALID_ARGUMENTS, detail=str(violation), violation=violation) from None
+        if op.args is None:
+            args = query
+        scheme = scope.get("scheme", "http")
+        host = headers.get("host") or "{}:{}".format(*scope.get("server") or ("127.0.0.1", 80))
+        return Call(
+            operation=op,
+            state=self.state,
+            args=args,
+            path=path_params,
+            body=parsed_body,
+            principal=principal,
+            headers=headers,
+            url=f"{scheme}://{host}{scope['path']}",
+            query=query_string.decode(),
+        )
+
+    def _authenticate(
+        self, op: Operation, authorization: str | None, raw_args: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        token = self.twin.tokens.extract(authorization, raw_args)
+        if not op.auth:
+            return None
+        if token is None:
+            raise Refusal(MISSING_TOKEN)
+        record = self.state.tokens.get(token)
+        if record is None:
+            raise Refusal(INVALID_TOKEN)
+        if record.get("revoked"):
+            raise Refusal(REVOKED_TOKEN)
+        principal: dict[str, Any] = record["principal"]
+        return principal
+
+    # -- the admin API ----------------------------------------------------------------
+
+    async def _admin(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        raw = await _read_body(receive)
+        route, param, known = admin.find_route(scope["method"], scope["path"])
+        try:
+            if route is None:
+                status = 405 if known else 404
+                raise admin.AdminError(
+                    status, "no_such_admin_call", f"{scope['method']} {scope['path']}"
+                )
+            query_string: bytes = scope["query_string"]
+            query = dict(parse_qsl(query_string.decode())) if query_string else {}
+            try:
+                body = json.loads(raw) if raw.strip() else None
+            except ValueError:
+                raise admin.AdminError(400, "bad_json", "The body is not valid JSON.") from None
+            reply = route.handler(self, query, body, param)
+        except admin.AdminError as exc:
+            reply = exc.reply
+        await _send_bytes(send, reply.status, _encode(reply.body), reply.headers)
+
+
+async def _read_body(receive: Any) -> bytes:
+    message = await receive()
+    body: bytes = message.get("body", b"")
+    if not message.get("more_body"):
+        return body
+    chunks = [body]
+    while message.get("more_body"):
+        message = await receive()
+        chunks.append(message.get("body", b""))
+    return b"".join(chunks)
+
+
+def _parse_fields(body: bytes, content_type: str) -> dict[str, Any]:
+    """The arguments in a form or JSON body (Slack accepts both for most methods)."""
+    if content_type.startswith("application/json"):
+        parsed = _parse_json(body)
+        if not isinstance(parsed, dict):
+            raise Refusal(
+                MALFORMED_BODY, detail="The JSON body must be an object.", extra=_JSON_BODY
+            )
+        return parsed
+    try:
+        return dict(parse_qsl(body.decode(), keep_blank_values=True))
+    except UnicodeDecodeError:
+        raise Refusal(
+            MALFORMED_BODY, detail="The form body is not UTF-8.", extra=_FORM_BODY
+        ) from None
+
+
+def _parse_json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise Refusal(
+            MALFORMED_BODY, detail="The body is not valid JSON.", extra=_JSON_BODY
+        ) from None
+
+
+async def _send_bytes(
+    send: Any, status: int, payload: bytes, extra: tuple[tuple[str, str], ...]
+) -> None:
+    headers = [*_JSON_HEADERS, (b"content-length", str(len(payload)).encode())]
+    headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in extra]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
+async def _drop(receive: Any, send: Any) -> None:
+    """Close the connection without answering, as a crashed upstream or a flaky proxy would.
+
+    Under uvicorn, ``receive`` is a method of the connection's request cycle, which holds
+    the transport: closing it sends no response at all, and marking the cycle as
+    disconnected keeps uvicorn from writing its own 500 afterwards. Under any other
+    server the fallback promises a body and never sends it.
+    """
+    cycle = getattr(receive, "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    if cycle is not None and transport is not None:
+        cycle.disconnected = True
+        transport.close()
+        return
+    await send(
+        {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"1")]}
+    )
+    raise ConnectionAbortedError("fault: dropped connection")
