@@ -25,13 +25,14 @@ class CallsMixin(StepsMixin):
         response_text: str | None,
         finish_reason: str | None = None,
         prompt_tokens: int = 0,
-        cached_tokens: int = 0,
+        cached_tokens: int | None = None,
         generated_tokens: int = 0,
         ttft_s: float | None = None,
         total_s: float | None = None,
         tokens_per_s: float | None = None,
         fallback_reason: str | None = None,
         error: str | None = None,
+        details: Any = None,
     ) -> ModelCall:
         """Record one model call of the open step ``step_seq``; it becomes that step's next ``nth``.
 
@@ -63,7 +64,7 @@ class CallsMixin(StepsMixin):
                 "prompt_tokens": prompt_tokens, "cached_tokens": cached_tokens,
                 "generated_tokens": generated_tokens, "ttft_s": ttft_s, "total_s": total_s,
                 "tokens_per_s": tokens_per_s, "fallback_reason": fallback_reason,
-                "error": error, "at": now,
+                "error": error, "details": to_json(details), "at": now,
             })  # fmt: skip
             row = fetch_one(
                 conn, "SELECT * FROM model_calls WHERE run_id = ? AND seq = ?", (run_id, seq)
@@ -93,7 +94,7 @@ class CallsMixin(StepsMixin):
         """Model use of the run per role (calls, tokens, seconds), roles in alphabetical order."""
         rows = self._rows(
             "SELECT role, count(*) AS calls, count(error) AS failed_calls,"
-            " sum(prompt_tokens) AS prompt_tokens, sum(cached_tokens) AS cached_tokens,"
+            " sum(prompt_tokens) AS prompt_tokens, ifnull(sum(cached_tokens), 0) AS cached_tokens,"
             " sum(generated_tokens) AS generated_tokens, ifnull(sum(total_s), 0.0) AS model_seconds"
             " FROM model_calls WHERE run_id = ? GROUP BY role ORDER BY role",
             (run_id,),

@@ -24,7 +24,11 @@ from typing import Any
 from localfactory.store import schema
 from localfactory.store.errors import NotARunStore, StoreError, StoreUnavailable
 
-_UNAVAILABLE = ("SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_PERM", "SQLITE_FULL", "SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_IOERR")  # fmt: skip
+_UNAVAILABLE = (
+    *("SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_PERM", "SQLITE_FULL"),
+    *("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_IOERR"),
+)
+"""SQLite error names (prefixes: ``SQLITE_IOERR_WRITE`` too) that mean the file cannot be used now."""
 
 
 @contextmanager
@@ -55,7 +59,9 @@ def to_json(value: Any) -> str | None:
 
 def digest(value: Any) -> str:
     """sha256 of ``value`` as canonical JSON (sorted keys, no spaces): equal requests, equal digests."""
-    text = json.dumps(value, default=_plain, ensure_ascii=False, sort_keys=True, separators=(",", ":"))  # fmt: skip
+    text = json.dumps(
+        value, default=_plain, ensure_ascii=False, sort_keys=True, separators=(",", ":")
+    )
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 

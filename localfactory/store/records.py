@@ -148,18 +148,27 @@ class ModelCall:
     response_text: str | None
     finish_reason: str | None
     prompt_tokens: int
-    cached_tokens: int
+    cached_tokens: int | None
+    """Prompt tokens served from a kept KV cache; None when the backend cannot tell."""
     generated_tokens: int
     ttft_s: float | None
     total_s: float | None
     tokens_per_s: float | None
     fallback_reason: str | None
     error: str | None
+    details: Any
+    """Backend-specific figures (JSON), e.g. Ollama's own durations."""
     at: datetime
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> ModelCall:
-        return _build(cls, row, request=_json(row["request"]), at=_at(row["at"]))
+        return _build(
+            cls,
+            row,
+            request=_json(row["request"]),
+            details=_json(row["details"]),
+            at=_at(row["at"]),
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -69,8 +69,9 @@ class RunsMixin(Database):
             return newest[0]
         if not key:
             raise RunNotFound(ref)
-        ids = [r[0] for r in self._rows("SELECT id FROM runs WHERE id >= ? AND id < ? ORDER BY id",
-                                        run_ids.prefix_bounds(key))]  # fmt: skip
+        bounds = run_ids.prefix_bounds(key)
+        rows = self._rows("SELECT id FROM runs WHERE id >= ? AND id < ? ORDER BY id", bounds)
+        ids = [r[0] for r in rows]
         if key in ids:
             return self.get_run(key)
         if not ids and "-" not in key:

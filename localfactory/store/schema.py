@@ -26,8 +26,9 @@ Tables (version 1; times are seconds since the epoch, UTC; JSON columns are text
     ``(run_id, seq)`` numbers every call of a run; ``(run_id, step_seq, nth)`` is unique, so
     replay finds "call ``nth`` of step ``step_seq``" deterministically. Holds the request
     (messages, options, schema) as JSON with its sha256, the response text, finish reason,
-    token counts (prompt, cached, generated), time to first token, total seconds, tokens/s,
-    the fallback reason and the error.
+    token counts (prompt, cached: NULL when the backend cannot tell, generated), time to
+    first token, total seconds, tokens/s, the fallback reason, the error, and
+    backend-specific ``details`` (JSON).
 ``blobs`` and ``artifacts``
     Content-addressed: ``blobs`` holds each distinct content once, keyed by sha256;
     ``artifacts`` names it (``run_id``, ``step_seq``, ``kind``, ``name``). A (run, step, kind,
@@ -116,13 +117,14 @@ _V1 = (
         response_text TEXT,
         finish_reason TEXT,
         prompt_tokens INTEGER NOT NULL DEFAULT 0,
-        cached_tokens INTEGER NOT NULL DEFAULT 0,
+        cached_tokens INTEGER,
         generated_tokens INTEGER NOT NULL DEFAULT 0,
         ttft_s REAL,
         total_s REAL,
         tokens_per_s REAL,
         fallback_reason TEXT,
         error TEXT,
+        details TEXT,
         at REAL NOT NULL,
         PRIMARY KEY (run_id, seq),
         UNIQUE (run_id, step_seq, nth),

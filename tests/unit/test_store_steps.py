@@ -75,6 +75,19 @@ def test_model_calls_are_numbered_per_run_and_per_step(store: RunStore, run_id: 
     last = calls[-1]
     assert last.tokens_per_s == pytest.approx(20.0)  # 40 tokens in the 2 s after the first one
     assert (last.prompt_tokens, last.cached_tokens, last.generated_tokens) == (120, 100, 40)
+    assert calls[0].cached_tokens is None  # the backend could not tell
+
+
+def test_a_failed_call_keeps_its_error_fallback_and_details(store: RunStore, run_id: str) -> None:
+    step = store.begin_step(run_id, "plan")
+    _call(store, run_id, step.seq, "a", error="connection refused", finish_reason=None,
+          fallback_reason="ollama at 127.0.0.1:11434 unreachable",
+          details={"load_duration_ns": 12})  # fmt: skip
+    (call,) = store.model_calls(run_id, step.seq)
+    assert call.error == "connection refused"
+    assert call.fallback_reason == "ollama at 127.0.0.1:11434 unreachable"
+    assert call.details == {"load_duration_ns": 12}
+    assert call.tokens_per_s is None
 
 
 def test_request_digest_ignores_key_order_but_not_content() -> None:
