@@ -1,0 +1,117 @@
+"""The words the factory says to its models, kept next to the stages that use them.
+
+Small models do best with short, concrete instructions, one job per prompt, and a fixed
+edit format: the file path on its own line, then the whole file in a fenced block. Nothing
+here may mention holdout scenarios: generating roles never see them.
+"""
+
+from __future__ import annotations
+
+SYSTEM = (
+    "You are a careful senior Python engineer. You write small, correct, readable code that uses "
+    "only the Python standard library unless told otherwise. You follow the requested output format exactly."
+)
+
+FILE_FORMAT = """Answer with each file in full, in exactly this form and nothing else:
+
+{path}
+```python
+<the complete content of the file>
+```"""
+
+PLAN = """Here is a specification of software to build.
+
+{spec}
+
+Plan the work. For each function in the interface, say in one or two sentences how it will
+meet the acceptance criteria (edge cases included). Answer in JSON matching the schema."""
+
+PLAN_SCHEMA: dict[str, object] = {
+    "type": "object",
+    "properties": {
+        "approach": {"type": "string"},
+        "functions": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"name": {"type": "string"}, "how": {"type": "string"}},
+                "required": ["name", "how"],
+            },
+        },
+    },
+    "required": ["approach", "functions"],
+}
+
+TESTS = """Here is a specification of software to build.
+
+{spec}
+
+Plan:
+{plan}
+
+Write the pytest tests for it in `{test_path}`. Rules:
+- One test function per acceptance criterion at least; name each test after what it checks.
+- Every test asserts concrete expected values taken from the acceptance criteria; never `assert True`.
+- Use `pytest.raises` for the errors the criteria require.
+{harness}
+- Do not implement the software; the tests import it.
+
+""" + FILE_FORMAT
+
+TESTS_LIBRARY_HARNESS = "- Import the functions with `from {module} import {names}`."
+TESTS_CLI_HARNESS = (
+    "- Call the command through `from {module} import main` as `main([...args])`: it returns the exit code,\n"
+    "  and output is checked with pytest's `capsys` fixture. Use `tmp_path` for input files."
+)
+TESTS_SERVICE_HARNESS = (
+    "- Start the service with `subprocess.Popen([sys.executable, '-m', '{module}', '--port', str(port)])`\n"
+    "  in a fixture, on a free port found with `socket`, wait until it accepts connections, and stop it after\n"
+    "  the test. Send requests with `urllib.request` to `http://127.0.0.1:<port>`."
+)
+
+TESTS_RETRY = """Your test file could not be used: {problem}
+
+Write `{test_path}` again, following the rules above. """ + FILE_FORMAT
+
+IMPLEMENT = """Here is a specification of software to build.
+
+{spec}
+
+Plan:
+{plan}
+
+These tests must pass (`{test_path}`):
+```python
+{tests}
+```
+
+Write the implementation in `{path}`. Implement every function of the interface with exactly
+the given signature, following the acceptance criteria and the tests.
+
+""" + FILE_FORMAT
+
+IMPLEMENT_RETRY = """I could not find the file in your answer ({problem}).
+
+""" + FILE_FORMAT
+
+REPAIR = """Here is a specification of software to build.
+
+{spec}
+
+The tests (`{test_path}`, do not change them):
+```python
+{tests}
+```
+
+The current implementation (`{path}`):
+```python
+{code}
+```
+
+The checks failed:
+{feedback}
+
+Fix the implementation so that every check passes. Think about what the failing check expects
+and why the code does something else, then write the corrected file.
+
+""" + FILE_FORMAT
