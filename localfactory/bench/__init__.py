@@ -1,0 +1,1 @@
+"""Benchmarks that print measured figures next to their targets (never timed assertions in tests)."""

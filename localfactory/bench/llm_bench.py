@@ -1,0 +1,227 @@
+"""``localfactory bench llm``: what our backend costs, and what its role states save.
+
+Both figures are measured side by side in one process, on one loaded model, with the same
+prompts, alternating which side goes first, over a few repetitions; medians are reported.
+
+(a) Generation speed of raw llama-cpp-python (``create_chat_completion``, streamed) against
+    the same calls through :class:`EmbeddedBackend`: our overhead, target at most 5%.
+(b) Time to first token of the coder coming back after the judge ran on the same model,
+    with the per-role KV states and without them: target at least 10x faster with them.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from localfactory.llm.call import Message
+
+if TYPE_CHECKING:
+    from localfactory.config import Settings
+    from localfactory.llm.embedded import EmbeddedBackend
+    from localfactory.llm.engine import Engine
+
+OVERHEAD_TARGET = 0.05
+SPEEDUP_TARGET = 10.0
+
+CODER_SYSTEM = """You are the coder of a software factory. You turn a specification into a single,
+complete Python module that uses only the standard library. Rules you always follow:
+1. Write the whole file every time, never a fragment or a diff.
+2. Every public function has type hints and a docstring with one example.
+3. Raise ValueError with a message that names the bad argument for invalid input.
+4. Do not print; return values. Do not read files or the network unless the specification says so.
+5. Keep functions short; prefer clear names over comments.
+6. Handle the edge cases the acceptance criteria list: empty input, None, negative numbers,
+   very large numbers, unicode text, duplicate entries.
+7. Never change the public interface the specification gives.
+
+Specification: inventory
+The module `inventory.py` keeps stock levels for a small shop.
+Interface:
+- `add_item(stock: dict[str, int], sku: str, quantity: int) -> dict[str, int]` returns a new
+  dict with the quantity added; SKUs are 3 to 12 upper-case letters or digits.
+- `remove_item(stock: dict[str, int], sku: str, quantity: int) -> dict[str, int]` returns a new
+  dict with the quantity taken away; removing more than is in stock raises ValueError.
+- `low_stock(stock: dict[str, int], threshold: int) -> list[str]` returns the SKUs whose
+  quantity is below the threshold, sorted by quantity then SKU.
+- `merge(a: dict[str, int], b: dict[str, int]) -> dict[str, int]` adds two stocks together.
+Acceptance criteria:
+- add_item with quantity 0 returns an equal dict; a negative quantity raises ValueError.
+- an invalid SKU ("ab", "TOO-LONG-SKU-1", "") raises ValueError naming the SKU.
+- remove_item that empties an SKU removes the key altogether.
+- low_stock with an empty stock returns []; ties in quantity are ordered by SKU.
+- merge never mutates its arguments; SKUs present in one side only are kept.
+- every function leaves its input dicts unchanged (they are shared between threads)."""
+
+JUDGE_SYSTEM = """You are the judge of a software factory. You read a scenario and the output of a
+program, and you say whether the output satisfies the scenario. Answer with PASS or FAIL and one
+sentence of reason."""
+
+GENERATION_PROMPT = (
+    "Write a Python module implementing a binary search tree with insert, delete, search, "
+    "and in-order traversal, with a docstring for every method."
+)
+
+
+@dataclass
+class Report:
+    model: str
+    threads: int
+    n_ctx: int
+    repetitions: int
+    gen_tokens: int
+    raw_tps: list[float] = field(default_factory=list)
+    ours_tps: list[float] = field(default_factory=list)
+    ttft_with: list[float] = field(default_factory=list)
+    ttft_without: list[float] = field(default_factory=list)
+    cached_with: int = 0
+    cached_without: int = 0
+    return_prompt_tokens: int = 0
+    state_mb: float = 0.0
+    state_save_s: float = 0.0
+    state_restore_s: float = 0.0
+    save_state_mb: float = 0.0
+
+    @property
+    def overhead(self) -> float:
+        return 1.0 - statistics.median(self.ours_tps) / statistics.median(self.raw_tps)
+
+    @property
+    def speedup(self) -> float:
+        return statistics.median(self.ttft_without) / statistics.median(self.ttft_with)
+
+    def lines(self) -> list[str]:
+        def verdict(ok: bool) -> str:
+            return "PASS" if ok else "MISS"
+
+        raw, ours = statistics.median(self.raw_tps), statistics.median(self.ours_tps)
+        with_, without = statistics.median(self.ttft_with), statistics.median(self.ttft_without)
+        return [
+            f"localfactory bench llm: {self.model}, {self.threads} threads, n_ctx {self.n_ctx}, "
+            f"medians of {self.repetitions} repetitions",
+            f"(a) generation, {self.gen_tokens} tokens: raw llama-cpp-python {raw:.1f} tokens/s, "
+            f"through localfactory {ours:.1f} tokens/s",
+            f"    overhead {self.overhead * 100:+.1f}% (target at most {OVERHEAD_TARGET * 100:.0f}%): "
+            f"{verdict(self.overhead <= OVERHEAD_TARGET)}",
+            f"(b) time to first token, coder returning after the judge ({self.return_prompt_tokens} "
+            f"prompt tokens): with role states {with_:.2f} s ({self.cached_with} cached), "
+            f"without {without:.2f} s ({self.cached_without} cached)",
+            f"    {self.speedup:.1f}x faster (target at least {SPEEDUP_TARGET:.0f}x): "
+            f"{verdict(self.speedup >= SPEEDUP_TARGET)}",
+            f"    one saved role state: {self.state_mb:.1f} MB, saved in {self.state_save_s * 1000:.0f} ms, "
+            f"restored in {self.state_restore_s * 1000:.0f} ms "
+            f"(Llama.save_state() of the same state: {self.save_state_mb:.0f} MB)",
+        ]
+
+
+def _generation_rate(chunks: Iterable[object], engine: Engine, prompt_tokens: int) -> float:
+    """Tokens per second after the first chunk, counted from the tokens the model decoded."""
+    first = last = None
+    for _ in chunks:
+        last = time.perf_counter()
+        first = first or last
+    sampled = engine.llama.n_tokens - prompt_tokens + 1
+    if first is None or last is None or last <= first:
+        return 0.0
+    return (sampled - 1) / (last - first)
+
+
+def measure_overhead(backend: EmbeddedBackend, report: Report, say: Callable[[str], None]) -> None:
+    engine = backend.engine()
+    messages = [Message(role="user", content=GENERATION_PROMPT)]
+    n_prompt = len(engine.render(messages).tokens)
+    options = {"max_tokens": report.gen_tokens}
+
+    def raw() -> float:
+        chunks = engine.llama.create_chat_completion(
+            messages=[m.model_dump() for m in messages],  # type: ignore[misc]
+            max_tokens=report.gen_tokens,
+            temperature=0.0,
+            seed=0,
+            stream=True,
+        )
+        return _generation_rate(chunks, engine, n_prompt)
+
+    def ours() -> float:
+        return _generation_rate(backend.chat(messages, options=options), engine, n_prompt)
+
+    ours()  # warm-up: loads the model and evaluates the prompt once
+    for rep in range(report.repetitions):
+        order = [(raw, report.raw_tps), (ours, report.ours_tps)]
+        for run, into in order if rep % 2 == 0 else reversed(order):
+            into.append(run())
+        say(
+            f"  (a) repetition {rep + 1}: raw {report.raw_tps[-1]:.1f}, ours {report.ours_tps[-1]:.1f} tokens/s"
+        )
+
+
+def _return_turn(backend: EmbeddedBackend, report: Report, *, managed: bool) -> float:
+    """Coder turn, judge turn, then the coder's follow-up; returns the follow-up's time to first token."""
+    coder = [
+        Message(role="system", content=CODER_SYSTEM),
+        Message(role="user", content="Write inventory.py."),
+    ]
+    first = backend.chat(coder, role="coder", options={"max_tokens": 24}).result()
+    judge = [
+        Message(role="system", content=JUDGE_SYSTEM),
+        Message(role="user", content="Scenario: add_item('ABC1', 2) to {}. Output: {'ABC1': 2}"),
+    ]
+    backend.chat(judge, role="judge", options={"max_tokens": 4}).result()
+    follow_up = [
+        *coder,
+        Message(role="assistant", content=first.text),
+        Message(role="user", content="Now make merge() keep the order of the SKUs."),
+    ]
+    result = backend.chat(follow_up, role="coder", options={"max_tokens": 2}).result()
+    report.return_prompt_tokens = result.prompt_tokens
+    if managed:
+        report.cached_with = result.cached_tokens or 0
+    else:
+        report.cached_without = result.cached_tokens or 0
+    return result.time_to_first_token_s
+
+
+def measure_state_cost(engine: Engine, report: Report) -> None:
+    from localfactory.llm.role_states import restore, snapshot
+
+    start = time.perf_counter()
+    state = snapshot(engine.llama)
+    report.state_save_s = time.perf_counter() - start
+    if state is None:
+        return
+    report.state_mb = state.nbytes / 2**20
+    full = engine.llama.save_state()
+    report.save_state_mb = (
+        full.llama_state_size + full.scores.nbytes + full.input_ids.nbytes
+    ) / 2**20
+    del full
+    start = time.perf_counter()
+    restore(engine.llama, state)
+    report.state_restore_s = time.perf_counter() - start
+
+
+def run(
+    model: str, settings: Settings, *, repetitions: int, gen_tokens: int, say: Callable[[str], None]
+) -> Report:
+    from localfactory.llm.embedded import EmbeddedBackend
+
+    managed = EmbeddedBackend(model, settings)
+    unmanaged = EmbeddedBackend(model, settings, manage_prefix_cache=False)
+    say(f"loading {model} ...")
+    engine = managed.engine()
+    report = Report(model, settings.threads(), engine.n_ctx, repetitions, gen_tokens)
+    say("(a) generation speed, raw llama-cpp-python against our backend ...")
+    measure_overhead(managed, report, say)
+    say("(b) time to first token of a returning role, with and without role states ...")
+    for rep in range(repetitions):
+        order = [(managed, True, report.ttft_with), (unmanaged, False, report.ttft_without)]
+        for backend, is_managed, into in order if rep % 2 == 0 else reversed(order):
+            into.append(_return_turn(backend, report, managed=is_managed))
+        say(
+            f"  (b) repetition {rep + 1}: with {report.ttft_with[-1]:.2f} s, without {report.ttft_without[-1]:.2f} s"
+        )
+    measure_state_cost(engine, report)
+    return report
