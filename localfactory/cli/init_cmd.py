@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -10,7 +11,9 @@ import typer
 def register(app: typer.Typer) -> None:
     @app.command("init")
     def init(
-        folder: Path = typer.Argument(Path("."), help="The project folder (made if missing)."),
+        folder: Annotated[
+            Path, typer.Argument(help="The project folder (made if missing).")
+        ] = Path("."),
     ) -> None:
         """Create localfactory.toml, specs/ with an example spec, and its holdout scenarios."""
         from localfactory.spec.starter import STARTER_SPEC, create_project

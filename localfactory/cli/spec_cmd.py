@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
 app = typer.Typer(help="Check specs and show how the models see them.", no_args_is_help=True)
 
+SpecFile = Annotated[Path, typer.Argument(help="The spec file (Markdown with YAML front matter).")]
+
 
 @app.command("check")
-def check(file: Path = typer.Argument(..., help="The spec file (Markdown with YAML front matter).")) -> None:
+def check(file: SpecFile) -> None:
     """Validate a spec: one clear message with the line to fix, or a short summary."""
     from localfactory.spec import load_spec, summary
 
@@ -21,8 +24,10 @@ def check(file: Path = typer.Argument(..., help="The spec file (Markdown with YA
 
 @app.command("show")
 def show(
-    file: Path = typer.Argument(..., help="The spec file."),
-    as_json: bool = typer.Option(False, "--json", help="Print the parsed spec as JSON instead."),
+    file: SpecFile,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the parsed spec as JSON instead.")
+    ] = False,
 ) -> None:
     """Print the spec as the models read it (holdout scenarios are never included)."""
     from localfactory.spec import load_spec, render_for_prompt

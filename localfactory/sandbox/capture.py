@@ -12,7 +12,9 @@ from typing import IO
 class CappedOutput:
     """Reads a pipe to its end in a thread, keeping at most ``cap`` bytes (half head, half tail)."""
 
-    def __init__(self, stream: IO[bytes], cap: int, on_bytes: threading.Event | None = None) -> None:
+    def __init__(
+        self, stream: IO[bytes], cap: int, on_bytes: threading.Event | None = None
+    ) -> None:
         self.cap = max(cap, 2)
         self.head = bytearray()
         self.tail = bytearray()

@@ -34,7 +34,11 @@ def explain(result: RunResult) -> str:
     if result.exit_code == 0:
         return f"`{command}` succeeded in {result.duration_s:.1f} s."
     if result.signal is not None:
-        name = signals.Signals(result.signal).name if result.signal in signals.valid_signals() else result.signal
+        name = (
+            signals.Signals(result.signal).name
+            if result.signal in signals.valid_signals()
+            else result.signal
+        )
         return f"`{command}` was killed by signal {name}."
     text = f"`{command}` failed with exit code {result.exit_code}"
     if network_attempt(result):

@@ -22,7 +22,9 @@ _BANNER = re.compile(r"^={3,} (.+?) ={3,}$")
 _SUMMARY = re.compile(r"^=*\s*((?:\d+ \w+(?:, )?)+)(?: in [\d.]+s.*?)?\s*=*$")
 _NOISE = ("Use -v to get more diff", "Use -vv to get more diff", "Omitting ", "use -vv to show")
 _RUFF = re.compile(r"^(?P<path>[^\s:]+):(?P<line>\d+):(?P<col>\d+): (?P<rest>.+)$")
-_MYPY = re.compile(r"^(?P<path>[^\s:]+):(?P<line>\d+):(?:\d+:)? (?P<level>error|note): (?P<rest>.+)$")
+_MYPY = re.compile(
+    r"^(?P<path>[^\s:]+):(?P<line>\d+):(?:\d+:)? (?P<level>error|note): (?P<rest>.+)$"
+)
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,16 @@ def _failure(title: str, body: list[str]) -> Failure:
     return Failure(test=title, message=message, details=_trim_details(body))
 
 
+def _test_id(classname: str, name: str) -> str:
+    """``pkg.test_mod.TestClass`` + ``test_x`` → ``pkg/test_mod.py::TestClass::test_x``."""
+    parts = classname.split(".") if classname else []
+    classes: list[str] = []
+    while parts and parts[-1][:1].isupper():
+        classes.insert(0, parts.pop())
+    module = "/".join(parts) + ".py" if parts else ""
+    return "::".join(p for p in (module, *classes, name) if p)
+
+
 def _parse_junit(xml_text: str) -> list[Failure]:
     failures = []
     root = ET.fromstring(xml_text)
@@ -109,13 +121,13 @@ def _parse_junit(xml_text: str) -> list[Failure]:
             node = case.find(tag)
             if node is None:
                 continue
-            classname, name = case.get("classname", ""), case.get("name", "")
-            module = classname.replace(".", "/")
-            test = f"{module}.py::{name}" if classname else name
+            test = _test_id(case.get("classname", ""), case.get("name", ""))
             body = (node.text or "").splitlines()
             message = (node.get("message") or "").splitlines()[0:1]
             failures.append(
-                Failure(test=test, message=message[0] if message else "", details=_trim_details(body))
+                Failure(
+                    test=test, message=message[0] if message else "", details=_trim_details(body)
+                )
             )
     return failures
 
@@ -146,27 +158,30 @@ def _merge_junit(from_text: list[Failure], junit_xml: str | Path) -> list[Failur
     by_title = {f.test: f for f in from_text}
     merged = []
     for failure in from_xml:
-        name = failure.test.split("::")[-1]
-        klass = failure.test.split("::")[0].rsplit("/", 1)[-1].removesuffix(".py")
-        text = by_title.get(name) or by_title.get(f"{klass}.{name}")
+        title = ".".join(failure.test.split("::")[1:]) or failure.test
+        text = by_title.get(title)
         details = text.details if text else failure.details
-        merged.append(Failure(failure.test, failure.message or (text.message if text else ""), details))
+        merged.append(
+            Failure(failure.test, failure.message or (text.message if text else ""), details)
+        )
     return merged
 
 
 def _render(tool: str, summary: str, failures: list[Failure], max_chars: int) -> Feedback:
+    """Full blocks while they fit, then one line per failure, then a count of the rest."""
+    budget = max_chars - 60  # room for the closing note
     lines = [f"{tool}: {summary}"]
     used = len(lines[0])
     left_out = 0
     for failure in failures:
         block = [f"FAILED {failure.test}"] + [f"  {ln}" for ln in failure.details]
         size = sum(len(b) + 1 for b in block)
-        if used + size > max_chars:
-            short = f"FAILED {failure.test}: {failure.message}"[:200]
-            if used + len(short) + 1 > max_chars - 60:
+        if used + size > budget:
+            block = [f"FAILED {failure.test}: {failure.message}"[:200]]
+            size = len(block[0]) + 1
+            if used + size > budget:
                 left_out += 1
                 continue
-            block, size = [short], len(short) + 1
         lines += block
         used += size
     if left_out:

@@ -17,6 +17,7 @@ object per line) and the run goes on with what did work.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import fcntl
 import json
@@ -43,10 +44,8 @@ libc = ctypes.CDLL(None, use_errno=True)
 
 
 def report(fd: int, **message: object) -> None:
-    try:
+    with contextlib.suppress(OSError):
         os.write(fd, (json.dumps(message) + "\n").encode())
-    except OSError:
-        pass
 
 
 def _check(result: int, what: str) -> None:
@@ -209,7 +208,10 @@ def main() -> None:
             loopback_up()
             report(fd, network="isolated")
         except OSError as exc:
-            report(fd, warning=f"network not isolated ({exc.strerror}): the command can reach the network")
+            report(
+                fd,
+                warning=f"network not isolated ({exc.strerror}): the command can reach the network",
+            )
     if config["read_only_outside"] and can_isolate:
         try:
             unshare(CLONE_NEWNS, "mount namespace")
@@ -221,7 +223,9 @@ def main() -> None:
             raise OSError(1, "needs root or a user namespace")
         unshare(CLONE_NEWPID, "pid namespace")
     except OSError as exc:
-        report(fd, warning=f"no pid namespace ({exc.strerror}): stray processes are killed by group")
+        report(
+            fd, warning=f"no pid namespace ({exc.strerror}): stray processes are killed by group"
+        )
         run_command(config, argv, fd)
     child = os.fork()
     if child == 0:

@@ -30,7 +30,11 @@ SCRATCH = ".sandbox"
 
 _POLL_S = 0.05
 _MEMORY_SIGNS = ("MemoryError", "Cannot allocate memory", "std::bad_alloc", "out of memory")
-_FORK_SIGNS = ("BlockingIOError: [Errno 11]", "Resource temporarily unavailable", "can't start new thread")
+_FORK_SIGNS = (
+    "BlockingIOError: [Errno 11]",
+    "Resource temporarily unavailable",
+    "can't start new thread",
+)
 
 
 class _StatusPipe:
@@ -117,7 +121,9 @@ class LocalSandbox(Sandbox):
         env.update(extra or {})
         return env
 
-    def _config(self, limits: Limits, workdir: Path, env: dict[str, str], fd: int, group: RunCgroup) -> str:
+    def _config(
+        self, limits: Limits, workdir: Path, env: dict[str, str], fd: int, group: RunCgroup
+    ) -> str:
         mb = 2**20
         rlimits = {
             "RLIMIT_AS": limits.memory_mb * mb,
@@ -262,4 +268,3 @@ def _limit_from_signs(
     if any(sign in tail for sign in _FORK_SIGNS):
         return "processes"
     return None
-

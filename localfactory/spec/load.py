@@ -31,7 +31,9 @@ _TAGS: dict[str, type[BaseModel]] = {
 class SpecError(UserError):
     """A spec file that cannot be used; the message names the file and line to fix."""
 
-    def __init__(self, path: Path | str, line: int | None, message: str, *, hint: str | None = None):
+    def __init__(
+        self, path: Path | str, line: int | None, message: str, *, hint: str | None = None
+    ):
         where = f"{path}:{line}" if line else str(path)
         super().__init__(f"{where}: {message}", hint=hint)
         self.path = Path(path)
@@ -159,9 +161,9 @@ def _describe(err: ErrorDetails, loc: tuple[Any, ...]) -> tuple[str, str | None]
             hint = "Known keys here: " + ", ".join(known) + "."
         return f"Unknown key {loc[-1]!r} in {place}.", hint
     if kind == "missing":
-        known = ", ".join(_fields_at(loc[:-1]))
+        fields = ", ".join(_fields_at(loc[:-1]))
         return f"The required field {where!r} is missing.", (
-            f"Fields here: {known}." if known else None
+            f"Fields here: {fields}." if fields else None
         )
     msg = err["msg"].removeprefix("Value error, ")
     if kind == "too_short" and loc and loc[-1] in ("acceptance", "functions", "routes"):

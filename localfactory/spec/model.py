@@ -122,7 +122,9 @@ class ServiceInterface(_Strict):
     def _route_keys(cls, value: dict[str, str]) -> dict[str, str]:
         for key in value:
             if not _ROUTE.match(key):
-                raise ValueError(f"route {key!r} should look like 'GET /path' (method, space, path)")
+                raise ValueError(
+                    f"route {key!r} should look like 'GET /path' (method, space, path)"
+                )
         return value
 
     def start_command(self) -> str:

@@ -14,7 +14,11 @@ from localfactory.spec.model import (
     format_duration,
 )
 
-_KIND_WORDS = {"library": "Python library", "cli": "command-line tool", "http-service": "HTTP service"}
+_KIND_WORDS = {
+    "library": "Python library",
+    "cli": "command-line tool",
+    "http-service": "HTTP service",
+}
 
 
 def render_for_prompt(spec: Spec, *, criteria: bool = True) -> str:

@@ -103,7 +103,9 @@ def _step_kind(value: Any) -> str | None:
 
 
 Step = Annotated[
-    Annotated[CallStep, Tag("call")] | Annotated[RunStep, Tag("run")] | Annotated[RequestStep, Tag("request")],
+    Annotated[CallStep, Tag("call")]
+    | Annotated[RunStep, Tag("run")]
+    | Annotated[RequestStep, Tag("request")],
     Discriminator(
         _step_kind,
         custom_error_type="step_kind",
@@ -147,9 +149,7 @@ def load_scenario(path: Path) -> Scenario:
         return Scenario.model_validate({**data, "path": path})
     except ValidationError as exc:
         err = exc.errors()[0]
-        loc = tuple(
-            p for i, p in enumerate(err["loc"]) if not (i == 2 and p in _STEP_KINDS)
-        )
+        loc = tuple(p for i, p in enumerate(err["loc"]) if not (i == 2 and p in _STEP_KINDS))
         where = ".".join(str(p) for p in loc) or "scenario"
         msg = err["msg"].removeprefix("Value error, ")
         raise SpecError(path, node_line(node, loc), f"Invalid {where!r}: {msg}.") from None

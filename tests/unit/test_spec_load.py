@@ -242,7 +242,9 @@ def test_file_missing(tmp_path: Path) -> None:
 
 def test_not_utf8(tmp_path: Path) -> None:
     path = tmp_path / "latin1.md"
-    path.write_bytes(GOOD.replace("Two helpers.", "Deux fonctions \xe9l\xe9gantes.").encode("latin-1"))
+    path.write_bytes(
+        GOOD.replace("Two helpers.", "Deux fonctions \xe9l\xe9gantes.").encode("latin-1")
+    )
     with pytest.raises(SpecError) as info:
         load_spec(path)
     assert info.value.line == 16
@@ -251,7 +253,8 @@ def test_not_utf8(tmp_path: Path) -> None:
 
 def test_risk_with_reasons_and_role_models() -> None:
     text = _replace(
-        "budget:", "risk:\n  level: high\n  reasons: [touches money]\nmodels:\n  coder: big\nbudget:"
+        "budget:",
+        "risk:\n  level: high\n  reasons: [touches money]\nmodels:\n  coder: big\nbudget:",
     )
     spec = parse_spec(text)
     assert spec.risk.level == "high" and spec.risk.reasons == ["touches money"]
@@ -266,8 +269,10 @@ def test_unknown_role_in_models_suggests_the_role(tmp_path: Path) -> None:
 
 def test_content_hash_follows_content_not_layout() -> None:
     base = parse_spec(GOOD).content_hash()
-    reflowed = GOOD.replace("budget:\n  iterations: 4\n  tokens: 50000\n  wall_time: 1h30m",
-                            "budget: {iterations: 4, tokens: 50000, wall_time: 90m}")
+    reflowed = GOOD.replace(
+        "budget:\n  iterations: 4\n  tokens: 50000\n  wall_time: 1h30m",
+        "budget: {iterations: 4, tokens: 50000, wall_time: 90m}",
+    )
     assert parse_spec(reflowed).content_hash() == base
     assert parse_spec(GOOD.replace("Two helpers.", "Three helpers.")).content_hash() != base
     assert len(base) == 64
