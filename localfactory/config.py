@@ -110,12 +110,36 @@ class StoreSettings(_Section):
     """The run store (SQLite). Relative paths are relative to the project folder."""
 
 
+class FactorySettings(_Section):
+    workspace_dir: Path = Path("build")
+    """Where each spec is built, one git repository per spec (relative to the project folder)."""
+
+    scenarios_dir: Path = Path("scenarios")
+    """Holdout scenarios, ``<scenarios_dir>/<spec name>/*.yaml`` (relative to the project folder)."""
+
+    satisfaction_threshold: float = Field(default=1.0, ge=0.0, le=1.0)
+    """Fraction of scenario trajectories that must pass for delivery (a spec may set its own)."""
+
+    strict_holdout: bool = False
+    """Withhold even which scenario failed and its symptom from the repair loop."""
+
+    mypy_blocking: bool = False
+    """Treat mypy errors as failures to repair (otherwise they are reported, not blocking)."""
+
+    check_timeout_s: float = Field(default=120.0, gt=0)
+    """Wall-time limit for each check (pytest, ruff, mypy, a scenario) in the sandbox."""
+
+    max_stage_retries: int = Field(default=3, ge=1)
+    """How often one stage may produce unusable output in a row before the run stops."""
+
+
 class Settings(_Section):
     models: ModelsSettings = Field(default_factory=ModelsSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     ollama: OllamaSettings = Field(default_factory=OllamaSettings)
     roles: dict[str, RoleSettings] = Field(default_factory=_default_roles)
     store: StoreSettings = Field(default_factory=StoreSettings)
+    factory: FactorySettings = Field(default_factory=FactorySettings)
 
     project_dir: Path = Field(default_factory=Path.cwd, exclude=True)
     """The folder holding ``localfactory.toml`` (or the working directory when there is none)."""
@@ -133,6 +157,11 @@ class Settings(_Section):
     def store_path(self) -> Path:
         p = self.store.path.expanduser()
         return p if p.is_absolute() else self.project_dir / p
+
+    def project_path(self, path: Path) -> Path:
+        """``path`` made absolute against the project folder."""
+        path = path.expanduser()
+        return path if path.is_absolute() else self.project_dir / path
 
     def threads(self) -> int:
         return self.llm.threads or (os.cpu_count() or 1)

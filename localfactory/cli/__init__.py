@@ -11,7 +11,15 @@ import sys
 import typer
 
 from localfactory import __version__
-from localfactory.cli import ask_cmd, bench_cmd, config_cmd, models_cmd, spec_cmd, twin_cmd
+from localfactory.cli import (
+    ask_cmd,
+    bench_cmd,
+    config_cmd,
+    init_cmd,
+    models_cmd,
+    spec_cmd,
+    twin_cmd,
+)
 from localfactory.errors import UserError
 
 app = typer.Typer(
@@ -45,6 +53,7 @@ app.add_typer(bench_cmd.app, name="bench")
 app.add_typer(twin_cmd.app, name="twin")
 app.add_typer(spec_cmd.app, name="spec")
 ask_cmd.register(app)
+init_cmd.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

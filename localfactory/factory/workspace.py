@@ -15,8 +15,8 @@ from pathlib import Path, PurePosixPath
 from localfactory.errors import UserError
 
 DELIVERY_BRANCH = "delivered"
-_IGNORED_DIRS = {".git", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".venv"}
-_GITIGNORE = "__pycache__/\n*.pyc\n.pytest_cache/\n.mypy_cache/\n.ruff_cache/\n.lf-sandbox/\n"
+_IGNORED_DIRS = {".git", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".venv", ".sandbox"}
+_GITIGNORE = "__pycache__/\n*.pyc\n.pytest_cache/\n.mypy_cache/\n.ruff_cache/\n.sandbox/\n"
 
 
 class UnsafePath(Exception):
@@ -79,7 +79,7 @@ class Workspace:
     def reset_to_head(self) -> None:
         """Drop uncommitted changes (a step killed half-way) so a resumed step starts clean."""
         self.git("reset", "-q", "--hard", "HEAD")
-        self.git("clean", "-q", "-fdx", "-e", ".lf-sandbox")
+        self.git("clean", "-q", "-fdx", "-e", ".sandbox")
 
     def deliver(self) -> str:
         """Point the delivery branch at the current commit; returns it."""
@@ -118,7 +118,7 @@ class Workspace:
         """Every file of the software (relative POSIX paths), sorted, without caches or git."""
         out = []
         for dirpath, dirnames, filenames in os.walk(self.root):
-            dirnames[:] = sorted(d for d in dirnames if d not in _IGNORED_DIRS and not d.startswith(".lf-"))
+            dirnames[:] = sorted(d for d in dirnames if d not in _IGNORED_DIRS)
             for name in filenames:
                 rel = Path(dirpath, name).relative_to(self.root).as_posix()
                 if rel != ".gitignore" and not name.endswith(".pyc"):

@@ -1,0 +1,198 @@
+"""Check and red-confirmation stages: pytest, ruff and mypy in the sandbox.
+
+The checks run the generated code and its tests confined in the sandbox and turn their
+output into short feedback for the repair loop. What counts: every test passes (and there
+is at least one), ruff finds no errors of the kinds that break code (syntax, undefined
+names, unused imports and variables: ``E9`` and ``F``), and, when ``factory.mypy_blocking``
+is set, mypy is clean; otherwise mypy's findings are reported but do not block delivery.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import xml.etree.ElementTree as ET
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from localfactory.factory.context import StageContext, StageResult
+from localfactory.factory.machine import Outcome
+from localfactory.sandbox import RunResult
+from localfactory.sandbox.feedback import mypy_feedback, pytest_feedback, ruff_feedback
+
+JUNIT = ".sandbox/junit.xml"
+RUFF_RULES = "E9,F"
+
+
+@dataclass
+class TestCounts:
+    total: int = 0
+    passed: int = 0
+    failed: int = 0
+    errors: int = 0
+    skipped: int = 0
+    not_implemented: list[str] = field(default_factory=list)
+    """Tests that failed on NotImplementedError (the stub): failing for the right reason."""
+    passing: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CheckReport:
+    tests: TestCounts
+    pytest_ok: bool
+    ruff_ok: bool
+    mypy_ok: bool
+    feedback: str
+    pytest_summary: str = ""
+    ruff_summary: str = ""
+    mypy_summary: str = ""
+    problems: list[str] = field(default_factory=list)
+    """What the sandbox itself reported (a limit hit, a warning it could not enforce something)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _counts(junit_text: str | None) -> TestCounts:
+    counts = TestCounts()
+    if not junit_text:
+        return counts
+    try:
+        root = ET.fromstring(junit_text)
+    except ET.ParseError:
+        return counts
+    for case in root.iter("testcase"):
+        name = f"{case.get('classname', '')}.{case.get('name', '')}".strip(".")
+        counts.total += 1
+        failure = case.find("failure")
+        error = case.find("error")
+        if case.find("skipped") is not None:
+            counts.skipped += 1
+        elif failure is not None or error is not None:
+            node = failure if failure is not None else error
+            assert node is not None
+            if error is not None:
+                counts.errors += 1
+            else:
+                counts.failed += 1
+            if "NotImplementedError" in (node.get("message") or "") + (node.text or ""):
+                counts.not_implemented.append(name)
+        else:
+            counts.passed += 1
+            counts.passing.append(name)
+    return counts
+
+
+def run_pytest(ctx: StageContext) -> tuple[RunResult, TestCounts, str]:
+    junit = ctx.workspace.root / JUNIT
+    junit.unlink(missing_ok=True)
+    result = ctx.sandbox().run(
+        [sys.executable, "-m", "pytest", "-q", "--tb=short", "-p", "no:cacheprovider",
+         f"--junitxml={JUNIT}", ctx.layout.test_path]
+    )  # fmt: skip
+    junit_text = junit.read_text() if junit.exists() else None
+    fb = pytest_feedback(result.stdout + result.stderr, junit_text)
+    text = fb.text
+    if result.limit is not None or result.start_error:
+        text = f"{result.reason()}\n{text}"
+    return result, _counts(junit_text), text
+
+
+def _summary_line(text: str) -> str:
+    return text.splitlines()[0] if text else ""
+
+
+def run_checks(ctx: StageContext) -> CheckReport:
+    result, counts, pytest_text = run_pytest(ctx)
+    pytest_ok = result.ok and counts.total > 0 and counts.passed == counts.total - counts.skipped
+    if result.ok and counts.total == 0:
+        pytest_text = "pytest: no tests ran"
+    code_files = [p for p in ctx.workspace.files() if p.endswith(".py") and not p.startswith("tests/")]
+    ruff = ctx.sandbox().run(
+        [sys.executable, "-m", "ruff", "check", "--no-cache", "--output-format=concise",
+         f"--select={RUFF_RULES}", *code_files]
+    )  # fmt: skip
+    ruff_ok = ruff.exit_code == 0
+    ruff_text = ruff_feedback(ruff.stdout + ruff.stderr, max_chars=1200).text if not ruff_ok else "ruff: clean"
+    mypy = ctx.sandbox().run(
+        [sys.executable, "-m", "mypy", "--ignore-missing-imports", "--no-error-summary",
+         "--cache-dir=.sandbox/mypy", "--no-color-output", *code_files]
+    )  # fmt: skip
+    mypy_ok = mypy.exit_code == 0
+    mypy_text = mypy_feedback(mypy.stdout + mypy.stderr, max_chars=1200).text if not mypy_ok else "mypy: clean"
+    parts = []
+    if not pytest_ok:
+        parts.append(pytest_text)
+    if not ruff_ok:
+        parts.append(ruff_text)
+    if not mypy_ok and (ctx.settings.factory.mypy_blocking or not parts):
+        parts.append(mypy_text)
+    problems = [w for r in (result, ruff, mypy) for w in r.warnings]
+    return CheckReport(
+        tests=counts,
+        pytest_ok=pytest_ok,
+        ruff_ok=ruff_ok,
+        mypy_ok=mypy_ok,
+        feedback="\n\n".join(parts),
+        pytest_summary=_summary_line(pytest_text),
+        ruff_summary=_summary_line(ruff_text),
+        mypy_summary=_summary_line(mypy_text),
+        problems=sorted(set(problems)),
+    )
+
+
+def check(ctx: StageContext) -> StageResult:
+    report = run_checks(ctx)
+    ctx.store.put_artifact(ctx.run_id, "checks.json", _json(report.as_dict()), kind="check", step_seq=ctx.step_seq)
+    t = report.tests
+    blocking_mypy = ctx.settings.factory.mypy_blocking and not report.mypy_ok
+    if report.pytest_ok and report.ruff_ok and not blocking_mypy:
+        note = "" if report.mypy_ok else " (mypy findings reported, not blocking)"
+        return StageResult(Outcome.OK, f"{t.passed}/{t.total} tests pass, ruff clean{note}", report.as_dict())
+    ctx.put_note("feedback", report.feedback)
+    what = [f"{t.passed}/{t.total} tests pass"]
+    if not report.ruff_ok:
+        what.append("ruff errors")
+    if blocking_mypy:
+        what.append("mypy errors")
+    return StageResult(Outcome.FAILING, ", ".join(what), report.as_dict())
+
+
+def confirm_red(ctx: StageContext) -> StageResult:
+    """The new tests, run against the stub, must fail for the right reason."""
+    result, counts, text = run_pytest(ctx)
+    if counts.total == 0 or (result.exit_code not in (0, 1) and not counts.not_implemented):
+        problem = "the tests could not be collected or run:\n" + text
+        ctx.put_note("tests_problem", problem[:2000])
+        return StageResult(Outcome.RETRY, "tests do not run", {"pytest": text[:2000]})
+    output = asdict(counts)
+    if not counts.not_implemented:
+        problem = (
+            "no test calls the functions of the interface: against a version that raises "
+            "NotImplementedError, none of them failed. Each test must call the code and check its result."
+        )
+        ctx.put_note("tests_problem", problem)
+        return StageResult(Outcome.RETRY, "tests do not exercise the code", output)
+    if counts.passing and len(counts.passing) * 2 >= counts.total:
+        names = ", ".join(_short(n) for n in counts.passing)
+        ctx.put_note("tests_problem", f"these tests pass without any implementation, so they check nothing: {names}")
+        return StageResult(Outcome.RETRY, f"{len(counts.passing)} tests pass without an implementation", output)
+    if counts.passing:
+        ctx.log(f"{len(counts.passing)} test(s) pass against the stub: {', '.join(map(_short, counts.passing))}", level="warning")
+    other = counts.failed + counts.errors - len(counts.not_implemented)
+    return StageResult(
+        Outcome.OK,
+        f"{len(counts.not_implemented)}/{counts.total} tests fail for the right reason"
+        + (f", {other} for another" if other else ""),
+        output,
+    )
+
+
+def _short(name: str) -> str:
+    return re.sub(r"^.*\.", "", name)
+
+
+def _json(data: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps(data, indent=2, default=str)

@@ -1,0 +1,187 @@
+"""The stages that write: plan, tests first, implement, repair.
+
+Each stage builds its prompt from the spec and the workspace (never from scenarios), asks
+its role's model through the gateway, and turns the answer into files. Unusable answers
+(no file, a syntax error, an answer cut off) end the stage with ``RETRY`` and a note the
+next attempt shows the model.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+
+from localfactory.factory import prompts
+from localfactory.factory.context import StageContext, StageResult
+from localfactory.factory.extract import FileEdit, extract_files, merge_functions
+from localfactory.factory.layout import function_names, stub_source
+from localfactory.factory.machine import Outcome
+from localfactory.factory.workspace import UnsafePath
+from localfactory.llm.call import Message
+from localfactory.spec import CliInterface, LibraryInterface, render_for_prompt
+
+PLAN_TOKENS = 512
+TESTS_TOKENS = 1800
+CODE_TOKENS = 2048
+
+
+def _messages(user: str) -> list[Message]:
+    return [Message(role="system", content=prompts.SYSTEM), Message(role="user", content=user)]
+
+
+def _with_problem(prompt: str, problem: str | None) -> str:
+    if not problem:
+        return prompt
+    return f"{prompt}\n\nYour previous answer could not be used: {problem}\nAvoid that this time."
+
+
+def plan(ctx: StageContext) -> StageResult:
+    spec_text = render_for_prompt(ctx.spec)
+    answer = ctx.gateway.chat(
+        "planner",
+        _messages(prompts.PLAN.format(spec=spec_text)),
+        json_schema=prompts.PLAN_SCHEMA,
+        options={"max_tokens": PLAN_TOKENS},
+    )
+    try:
+        data = json.loads(answer.text)
+        approach = str(data["approach"]).strip()
+        steps = {str(f["name"]).split("(")[0].strip(): str(f["how"]).strip() for f in data["functions"]}
+    except (ValueError, KeyError, TypeError):
+        return StageResult(Outcome.RETRY, "the plan was not the JSON asked for")
+    lines = [approach, ""]
+    for name in function_names(ctx.spec):
+        lines.append(f"- `{name}`: {steps.get(name, 'as the acceptance criteria say')}")
+    ctx.put_note("plan", "\n".join(lines).strip())
+    for path, content in ctx.layout.extra_files:
+        if ctx.workspace.read(path) is None:
+            ctx.workspace.write(path, content)
+    if ctx.workspace.read(ctx.layout.code_path) is None:
+        ctx.workspace.write(ctx.layout.code_path, stub_source(ctx.spec))
+    return StageResult(Outcome.OK, f"planned {len(function_names(ctx.spec))} function(s)", {"plan": data})
+
+
+def _harness(ctx: StageContext) -> str:
+    iface = ctx.spec.interface
+    if isinstance(iface, LibraryInterface):
+        names = ", ".join(function_names(ctx.spec))
+        return prompts.TESTS_LIBRARY_HARNESS.format(module=ctx.layout.module, names=names)
+    if isinstance(iface, CliInterface):
+        return prompts.TESTS_CLI_HARNESS.format(module=ctx.layout.module)
+    return prompts.TESTS_SERVICE_HARNESS.format(module=ctx.layout.module)
+
+
+def _pick(edits: list[FileEdit], path: str, *, folder: str | None = None) -> FileEdit | None:
+    """The edit for ``path``; else the only edit under ``folder`` (a model that renamed the file)."""
+    for edit in edits:
+        if edit.path == path:
+            return edit
+    if folder is not None:
+        candidates = [e for e in edits if e.path.startswith(folder) and e.path.endswith(".py")]
+        if len(candidates) == 1:
+            return candidates[0]
+    return None
+
+
+def _python_problem(edit: FileEdit | None, path: str, skipped: list[str]) -> str | None:
+    if edit is None:
+        extra = f" (I skipped {'; '.join(skipped)})" if skipped else ""
+        return f"there was no ```python block for `{path}`{extra}"
+    if edit.truncated:
+        return f"the answer was cut off before the end of `{path}`: write it shorter"
+    try:
+        ast.parse(edit.content)
+    except SyntaxError as exc:
+        return f"`{path}` has a syntax error on line {exc.lineno}: {exc.msg}"
+    return None
+
+
+def write_tests(ctx: StageContext) -> StageResult:
+    test_path = ctx.layout.test_path
+    prompt = prompts.TESTS.format(
+        spec=render_for_prompt(ctx.spec),
+        plan=ctx.note("plan") or "(none)",
+        test_path=test_path,
+        harness=_harness(ctx),
+        path=test_path,
+    )
+    problem = ctx.note("tests_problem") if ctx.attempt > 1 else None
+    answer = ctx.gateway.chat(
+        "test_writer", _messages(_with_problem(prompt, problem)), options={"max_tokens": TESTS_TOKENS}
+    )
+    found = extract_files(answer.text, expected=[test_path])
+    edit = _pick(found.edits, test_path, folder="tests/")
+    issue = _python_problem(edit, test_path, found.skipped)
+    if issue is None and edit is not None:
+        tree = ast.parse(edit.content)
+        tests = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name.startswith("test")]
+        if not tests:
+            issue = f"`{test_path}` has no test functions (their names must start with test_)"
+    if issue is not None or edit is None:
+        ctx.put_note("tests_problem", issue or "no test file")
+        return StageResult(Outcome.RETRY, f"unusable tests: {issue}")
+    ctx.workspace.write(test_path, edit.content)
+    count = edit.content.count("def test")
+    return StageResult(Outcome.OK, f"wrote {count} test(s) in {test_path}", {"tests": count})
+
+
+def _code_edit(ctx: StageContext, answer_text: str, *, merge: bool) -> tuple[list[str], str | None]:
+    """Write the coder's files (never the tests); the paths written, or a problem."""
+    code_path = ctx.layout.code_path
+    found = extract_files(answer_text, expected=[code_path])
+    edit = _pick(found.edits, code_path)
+    issue = _python_problem(edit, code_path, found.skipped)
+    if issue is not None or edit is None:
+        return [], issue or "no code"
+    written: list[str] = []
+    current = ctx.workspace.read(code_path)
+    content = edit.content
+    if merge and current is not None:
+        content = merge_functions(current, edit.content) or edit.content
+    ctx.workspace.write(code_path, content)
+    written.append(code_path)
+    for other in found.edits:
+        if other is edit or other.path.startswith("tests/") or not other.path.endswith(".py"):
+            continue
+        try:
+            ast.parse(other.content)
+            ctx.workspace.write(other.path, other.content)
+            written.append(other.path)
+        except (SyntaxError, UnsafePath) as exc:
+            ctx.log(f"ignored {other.path}: {exc}", level="warning")
+    return written, None
+
+
+def implement(ctx: StageContext) -> StageResult:
+    prompt = prompts.IMPLEMENT.format(
+        spec=render_for_prompt(ctx.spec),
+        plan=ctx.note("plan") or "(none)",
+        test_path=ctx.layout.test_path,
+        tests=ctx.workspace.read(ctx.layout.test_path) or "",
+        path=ctx.layout.code_path,
+    )
+    problem = ctx.note("code_problem") if ctx.attempt > 1 else None
+    answer = ctx.gateway.chat("coder", _messages(_with_problem(prompt, problem)), options={"max_tokens": CODE_TOKENS})
+    written, issue = _code_edit(ctx, answer.text, merge=False)
+    if issue:
+        ctx.put_note("code_problem", issue)
+        return StageResult(Outcome.RETRY, f"unusable code: {issue}")
+    return StageResult(Outcome.OK, f"wrote {', '.join(written)}", {"files": written})
+
+
+def repair(ctx: StageContext) -> StageResult:
+    prompt = prompts.REPAIR.format(
+        spec=render_for_prompt(ctx.spec),
+        test_path=ctx.layout.test_path,
+        tests=ctx.workspace.read(ctx.layout.test_path) or "",
+        path=ctx.layout.code_path,
+        code=ctx.workspace.read(ctx.layout.code_path) or "",
+        feedback=ctx.note("feedback") or "(no details)",
+    )
+    problem = ctx.note("code_problem") if ctx.attempt > 1 and ctx.note("code_problem") else None
+    answer = ctx.gateway.chat("coder", _messages(_with_problem(prompt, problem)), options={"max_tokens": CODE_TOKENS})
+    written, issue = _code_edit(ctx, answer.text, merge=True)
+    if issue:
+        ctx.put_note("code_problem", issue)
+        return StageResult(Outcome.RETRY, f"unusable repair: {issue}")
+    return StageResult(Outcome.OK, f"rewrote {', '.join(written)}", {"files": written})
