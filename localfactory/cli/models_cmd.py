@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from localfactory.cli.common import settings
+from localfactory.errors import UserError
 
 if TYPE_CHECKING:
     from localfactory.config import Settings
@@ -18,6 +19,12 @@ app = typer.Typer(
     "hand to Ollama.",
     no_args_is_help=True,
 )
+
+
+class InstallInterrupted(UserError):
+    """Ctrl-C during an install: the usual exit code of an interrupted command."""
+
+    exit_code = 130
 
 
 def _manifests(names: list[str], cfg: Settings) -> list[Manifest]:
@@ -90,8 +97,14 @@ def install(
         if not manifest.embeddable:
             raise ollama_only(manifest)
     for manifest in manifests:
-        with for_terminal() as progress:
-            outcome = install_model(manifest, cfg, progress=progress)
+        try:
+            with for_terminal() as progress:
+                outcome = install_model(manifest, cfg, progress=progress)
+        except KeyboardInterrupt:
+            raise InstallInterrupted(
+                f"The install of {manifest.name} was interrupted.",
+                hint="Parts already verified are kept: run the same command again to resume.",
+            ) from None
         if outcome.action == "already installed":
             typer.echo(f"{manifest.name} is already installed: {outcome.path}")
 

