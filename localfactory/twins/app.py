@@ -205,8 +205,9 @@ class TwinApp:
             body=parsed_body,
             principal=principal,
             headers=headers,
-            url=f"{scheme}://{host}{scope['path']}",
+            origin=f"{scheme}://{host}",
             query=query_string.decode(),
+            path_text=scope["path"],
         )
 
     def _authenticate(

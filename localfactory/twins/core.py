@@ -123,9 +123,17 @@ class Call:
     body: Any
     principal: dict[str, Any] | None
     headers: dict[str, str]
-    url: str
-    """Scheme, host and path of this request (no query), for links to further pages."""
+    origin: str
+    """Scheme and host the client used (``http://127.0.0.1:4711``), for URLs in answers."""
+    path_text: str = ""
+    """The request's path (``/repos/octo/hello/issues``)."""
     query: str = ""
+    """The raw query string."""
+
+    @property
+    def url(self) -> str:
+        """This request's URL without its query, for links to further pages."""
+        return self.origin + self.path_text
 
 
 Handler = Callable[[Call], Any]
