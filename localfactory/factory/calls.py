@@ -54,6 +54,7 @@ class ModelGateway:
         *,
         replay_of: str | None = None,
         holdout_fragments: Sequence[str] = (),
+        allowed_text: str = "",
     ) -> None:
         if chat is None and replay_of is None:
             raise ValueError("a gateway needs a model or a run to replay")
@@ -61,7 +62,12 @@ class ModelGateway:
         self.run_id = run_id
         self._chat = chat
         self.replay_of = replay_of
-        self._fragments = [f for f in holdout_fragments if len(f.strip()) >= 12]
+        # A fragment the spec itself states (a person wrote the same example there) is no leak.
+        self._fragments = [
+            f for f in holdout_fragments if len(f.strip()) >= 12 and f not in allowed_text
+        ]
+        self._produced: list[str] = []
+        """What models answered in this run: text they wrote themselves is no leak either."""
         self._step: int | None = None
         self._nth = 0
 
@@ -75,7 +81,7 @@ class ModelGateway:
             return
         for message in messages:
             for fragment in self._fragments:
-                if fragment in message.content:
+                if fragment in message.content and not any(fragment in p for p in self._produced):
                     raise HoldoutLeak(
                         f"A {role} prompt contains holdout scenario text ({fragment[:40]!r}...); "
                         "the call was refused.",
@@ -105,7 +111,13 @@ class ModelGateway:
         if recorded is not None and recorded.error is None:
             if self.replay_of is not None:
                 self._copy(recorded, request)
-            return Answer(recorded.response_text, recorded.prompt_tokens, recorded.generated_tokens, True)
+            self._produced.append(recorded.response_text or "")
+            return Answer(
+                recorded.response_text or "",
+                recorded.prompt_tokens,
+                recorded.generated_tokens,
+                True,
+            )
         if self.replay_of is not None:
             raise ReplayMissing(
                 f"Run {self.replay_of} has no answer for call {self._nth} of step {self._step}: "
@@ -132,10 +144,12 @@ class ModelGateway:
             fallback_reason=result.fallback_reason,
             details=result.details,
         )
+        self._produced.append(result.text)
         return Answer(result.text, result.prompt_tokens, result.generated_tokens, False)
 
     def _copy(self, recorded: Any, request: dict[str, Any]) -> None:
         """Keep the replayed answer in the replay run too, so it can be reported and audited."""
+        assert self._step is not None
         if request_digest(request) != recorded.request_sha256:
             self.store.log(
                 self.run_id,

@@ -107,19 +107,29 @@ def run_checks(ctx: StageContext) -> CheckReport:
     pytest_ok = result.ok and counts.total > 0 and counts.passed == counts.total - counts.skipped
     if result.ok and counts.total == 0:
         pytest_text = "pytest: no tests ran"
-    code_files = [p for p in ctx.workspace.files() if p.endswith(".py") and not p.startswith("tests/")]
+    code_files = [
+        p for p in ctx.workspace.files() if p.endswith(".py") and not p.startswith("tests/")
+    ]
     ruff = ctx.sandbox().run(
         [sys.executable, "-m", "ruff", "check", "--no-cache", "--output-format=concise",
          f"--select={RUFF_RULES}", *code_files]
     )  # fmt: skip
     ruff_ok = ruff.exit_code == 0
-    ruff_text = ruff_feedback(ruff.stdout + ruff.stderr, max_chars=1200).text if not ruff_ok else "ruff: clean"
+    ruff_text = (
+        ruff_feedback(ruff.stdout + ruff.stderr, max_chars=1200).text
+        if not ruff_ok
+        else "ruff: clean"
+    )
     mypy = ctx.sandbox().run(
         [sys.executable, "-m", "mypy", "--ignore-missing-imports", "--no-error-summary",
          "--cache-dir=.sandbox/mypy", "--no-color-output", *code_files]
     )  # fmt: skip
     mypy_ok = mypy.exit_code == 0
-    mypy_text = mypy_feedback(mypy.stdout + mypy.stderr, max_chars=1200).text if not mypy_ok else "mypy: clean"
+    mypy_text = (
+        mypy_feedback(mypy.stdout + mypy.stderr, max_chars=1200).text
+        if not mypy_ok
+        else "mypy: clean"
+    )
     parts = []
     if not pytest_ok:
         parts.append(pytest_text)
@@ -143,12 +153,16 @@ def run_checks(ctx: StageContext) -> CheckReport:
 
 def check(ctx: StageContext) -> StageResult:
     report = run_checks(ctx)
-    ctx.store.put_artifact(ctx.run_id, "checks.json", _json(report.as_dict()), kind="check", step_seq=ctx.step_seq)
+    ctx.store.put_artifact(
+        ctx.run_id, "checks.json", _json(report.as_dict()), kind="check", step_seq=ctx.step_seq
+    )
     t = report.tests
     blocking_mypy = ctx.settings.factory.mypy_blocking and not report.mypy_ok
     if report.pytest_ok and report.ruff_ok and not blocking_mypy:
         note = "" if report.mypy_ok else " (mypy findings reported, not blocking)"
-        return StageResult(Outcome.OK, f"{t.passed}/{t.total} tests pass, ruff clean{note}", report.as_dict())
+        return StageResult(
+            Outcome.OK, f"{t.passed}/{t.total} tests pass, ruff clean{note}", report.as_dict()
+        )
     ctx.put_note("feedback", report.feedback)
     what = [f"{t.passed}/{t.total} tests pass"]
     if not report.ruff_ok:
@@ -175,10 +189,18 @@ def confirm_red(ctx: StageContext) -> StageResult:
         return StageResult(Outcome.RETRY, "tests do not exercise the code", output)
     if counts.passing and len(counts.passing) * 2 >= counts.total:
         names = ", ".join(_short(n) for n in counts.passing)
-        ctx.put_note("tests_problem", f"these tests pass without any implementation, so they check nothing: {names}")
-        return StageResult(Outcome.RETRY, f"{len(counts.passing)} tests pass without an implementation", output)
+        ctx.put_note(
+            "tests_problem",
+            f"these tests pass without any implementation, so they check nothing: {names}",
+        )
+        return StageResult(
+            Outcome.RETRY, f"{len(counts.passing)} tests pass without an implementation", output
+        )
     if counts.passing:
-        ctx.log(f"{len(counts.passing)} test(s) pass against the stub: {', '.join(map(_short, counts.passing))}", level="warning")
+        ctx.log(
+            f"{len(counts.passing)} test(s) pass against the stub: {', '.join(map(_short, counts.passing))}",
+            level="warning",
+        )
     other = counts.failed + counts.errors - len(counts.not_implemented)
     return StageResult(
         Outcome.OK,

@@ -41,6 +41,8 @@ class StageContext:
     run_id: str
     step_seq: int
     attempt: int
+    retry: int
+    """How many times in a row this stage has just produced unusable output (0: first try)."""
     gateway: ModelGateway
     workspace: Workspace
     layout: Layout

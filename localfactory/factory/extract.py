@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 
 _FENCE = re.compile(r"^(?P<indent>[ \t]{0,3})(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n`]*)$")
 _PATH = re.compile(r"(?P<path>(?:[\w.-]+/)*[\w.-]+\.(?:py|toml|md|txt|cfg|ini|json|ya?ml|sh))\b")
-_PATH_COMMENT = re.compile(r"^\s*(?:#|//)\s*(?:file(?:name)?|path)?\s*:?\s*(?P<path>\S+\.\w+)\s*$", re.I)
+_PATH_COMMENT = re.compile(
+    r"^\s*(?:#|//)\s*(?:file(?:name)?|path)?\s*:?\s*(?P<path>\S+\.\w+)\s*$", re.I
+)
 _NON_CODE = {"bash", "sh", "shell", "console", "text", "txt", "output", "plaintext"}
 
 
@@ -68,7 +70,12 @@ def _blocks(answer: str) -> list[tuple[str | None, str, str, bool]]:
         closed = False
         while j < len(lines):
             close = _FENCE.match(lines[j])
-            if close and close.group("fence")[0] == fence[0] and len(close.group("fence")) >= len(fence) and not close.group("info").strip():
+            if (
+                close
+                and close.group("fence")[0] == fence[0]
+                and len(close.group("fence")) >= len(fence)
+                and not close.group("info").strip()
+            ):
                 closed = True
                 break
             body.append(lines[j])
@@ -150,7 +157,13 @@ def merge_functions(existing: str, block: str) -> str | None:
     old_defs, new_defs = _top_level_defs(old_tree), _top_level_defs(new_tree)
     if not new_defs or not (set(new_defs) & set(old_defs)) or set(old_defs) <= set(new_defs):
         return None
-    others = [n for n in new_tree.body if not isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Import | ast.ImportFrom)]
+    others = [
+        n
+        for n in new_tree.body
+        if not isinstance(
+            n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Import | ast.ImportFrom
+        )
+    ]
     if any(not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)) for n in others):
         return None  # module-level code in the block: not a function-only edit
     old_lines = existing.splitlines()
@@ -172,7 +185,11 @@ def merge_functions(existing: str, block: str) -> str | None:
     for (s, e), text in sorted(replacements, key=lambda r: r[0], reverse=True):
         old_lines[s:e] = text
     have = {ast.unparse(n) for n in old_tree.body if isinstance(n, ast.Import | ast.ImportFrom)}
-    added = [ast.unparse(n) for n in new_tree.body if isinstance(n, ast.Import | ast.ImportFrom) and ast.unparse(n) not in have]
+    added = [
+        ast.unparse(n)
+        for n in new_tree.body
+        if isinstance(n, ast.Import | ast.ImportFrom) and ast.unparse(n) not in have
+    ]
     if added:
         imports = [n for n in old_tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
         at = imports[-1].end_lineno if imports and imports[-1].end_lineno else 0

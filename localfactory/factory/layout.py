@@ -47,7 +47,10 @@ def function_names(spec: Spec) -> list[str]:
 def stub_source(spec: Spec) -> str:
     """A module with the interface's functions, each raising NotImplementedError."""
     iface = spec.interface
-    lines = [f'"""{spec.name}: not implemented yet (written by localfactory before the tests)."""', ""]
+    lines = [
+        f'"""{spec.name}: not implemented yet (written by localfactory before the tests)."""',
+        "",
+    ]
     if isinstance(iface, LibraryInterface):
         lines.append("from __future__ import annotations")
         lines.append("")

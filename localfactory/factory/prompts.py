@@ -42,7 +42,8 @@ PLAN_SCHEMA: dict[str, object] = {
     "required": ["approach", "functions"],
 }
 
-TESTS = """Here is a specification of software to build.
+TESTS = (
+    """Here is a specification of software to build.
 
 {spec}
 
@@ -56,7 +57,9 @@ Write the pytest tests for it in `{test_path}`. Rules:
 {harness}
 - Do not implement the software; the tests import it.
 
-""" + FILE_FORMAT
+"""
+    + FILE_FORMAT
+)
 
 TESTS_LIBRARY_HARNESS = "- Import the functions with `from {module} import {names}`."
 TESTS_CLI_HARNESS = (
@@ -69,11 +72,15 @@ TESTS_SERVICE_HARNESS = (
     "  the test. Send requests with `urllib.request` to `http://127.0.0.1:<port>`."
 )
 
-TESTS_RETRY = """Your test file could not be used: {problem}
+TESTS_RETRY = (
+    """Your test file could not be used: {problem}
 
-Write `{test_path}` again, following the rules above. """ + FILE_FORMAT
+Write `{test_path}` again, following the rules above. """
+    + FILE_FORMAT
+)
 
-IMPLEMENT = """Here is a specification of software to build.
+IMPLEMENT = (
+    """Here is a specification of software to build.
 
 {spec}
 
@@ -88,13 +95,19 @@ These tests must pass (`{test_path}`):
 Write the implementation in `{path}`. Implement every function of the interface with exactly
 the given signature, following the acceptance criteria and the tests.
 
-""" + FILE_FORMAT
+"""
+    + FILE_FORMAT
+)
 
-IMPLEMENT_RETRY = """I could not find the file in your answer ({problem}).
+IMPLEMENT_RETRY = (
+    """I could not find the file in your answer ({problem}).
 
-""" + FILE_FORMAT
+"""
+    + FILE_FORMAT
+)
 
-REPAIR = """Here is a specification of software to build.
+REPAIR = (
+    """Here is a specification of software to build.
 
 {spec}
 
@@ -114,4 +127,6 @@ The checks failed:
 Fix the implementation so that every check passes. Think about what the failing check expects
 and why the code does something else, then write the corrected file.
 
-""" + FILE_FORMAT
+"""
+    + FILE_FORMAT
+)

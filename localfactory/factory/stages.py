@@ -46,7 +46,9 @@ def plan(ctx: StageContext) -> StageResult:
     try:
         data = json.loads(answer.text)
         approach = str(data["approach"]).strip()
-        steps = {str(f["name"]).split("(")[0].strip(): str(f["how"]).strip() for f in data["functions"]}
+        steps = {
+            str(f["name"]).split("(")[0].strip(): str(f["how"]).strip() for f in data["functions"]
+        }
     except (ValueError, KeyError, TypeError):
         return StageResult(Outcome.RETRY, "the plan was not the JSON asked for")
     lines = [approach, ""]
@@ -58,7 +60,9 @@ def plan(ctx: StageContext) -> StageResult:
             ctx.workspace.write(path, content)
     if ctx.workspace.read(ctx.layout.code_path) is None:
         ctx.workspace.write(ctx.layout.code_path, stub_source(ctx.spec))
-    return StageResult(Outcome.OK, f"planned {len(function_names(ctx.spec))} function(s)", {"plan": data})
+    return StageResult(
+        Outcome.OK, f"planned {len(function_names(ctx.spec))} function(s)", {"plan": data}
+    )
 
 
 def _harness(ctx: StageContext) -> str:
@@ -105,16 +109,22 @@ def write_tests(ctx: StageContext) -> StageResult:
         harness=_harness(ctx),
         path=test_path,
     )
-    problem = ctx.note("tests_problem") if ctx.attempt > 1 else None
+    problem = ctx.note("tests_problem") if ctx.retry > 0 else None
     answer = ctx.gateway.chat(
-        "test_writer", _messages(_with_problem(prompt, problem)), options={"max_tokens": TESTS_TOKENS}
+        "test_writer",
+        _messages(_with_problem(prompt, problem)),
+        options={"max_tokens": TESTS_TOKENS},
     )
     found = extract_files(answer.text, expected=[test_path])
     edit = _pick(found.edits, test_path, folder="tests/")
     issue = _python_problem(edit, test_path, found.skipped)
     if issue is None and edit is not None:
         tree = ast.parse(edit.content)
-        tests = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name.startswith("test")]
+        tests = [
+            n
+            for n in ast.walk(tree)
+            if isinstance(n, ast.FunctionDef) and n.name.startswith("test")
+        ]
         if not tests:
             issue = f"`{test_path}` has no test functions (their names must start with test_)"
     if issue is not None or edit is None:
@@ -160,8 +170,10 @@ def implement(ctx: StageContext) -> StageResult:
         tests=ctx.workspace.read(ctx.layout.test_path) or "",
         path=ctx.layout.code_path,
     )
-    problem = ctx.note("code_problem") if ctx.attempt > 1 else None
-    answer = ctx.gateway.chat("coder", _messages(_with_problem(prompt, problem)), options={"max_tokens": CODE_TOKENS})
+    problem = ctx.note("code_problem") if ctx.retry > 0 else None
+    answer = ctx.gateway.chat(
+        "coder", _messages(_with_problem(prompt, problem)), options={"max_tokens": CODE_TOKENS}
+    )
     written, issue = _code_edit(ctx, answer.text, merge=False)
     if issue:
         ctx.put_note("code_problem", issue)
@@ -178,8 +190,10 @@ def repair(ctx: StageContext) -> StageResult:
         code=ctx.workspace.read(ctx.layout.code_path) or "",
         feedback=ctx.note("feedback") or "(no details)",
     )
-    problem = ctx.note("code_problem") if ctx.attempt > 1 and ctx.note("code_problem") else None
-    answer = ctx.gateway.chat("coder", _messages(_with_problem(prompt, problem)), options={"max_tokens": CODE_TOKENS})
+    problem = ctx.note("code_problem") if ctx.retry > 0 and ctx.note("code_problem") else None
+    answer = ctx.gateway.chat(
+        "coder", _messages(_with_problem(prompt, problem)), options={"max_tokens": CODE_TOKENS}
+    )
     written, issue = _code_edit(ctx, answer.text, merge=True)
     if issue:
         ctx.put_note("code_problem", issue)

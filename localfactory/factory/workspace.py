@@ -15,7 +15,15 @@ from pathlib import Path, PurePosixPath
 from localfactory.errors import UserError
 
 DELIVERY_BRANCH = "delivered"
-_IGNORED_DIRS = {".git", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".venv", ".sandbox"}
+_IGNORED_DIRS = {
+    ".git",
+    "__pycache__",
+    ".pytest_cache",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".venv",
+    ".sandbox",
+}
 _GITIGNORE = "__pycache__/\n*.pyc\n.pytest_cache/\n.mypy_cache/\n.ruff_cache/\n.sandbox/\n"
 
 
@@ -62,7 +70,8 @@ class Workspace:
             ws.git("commit", "-q", "-m", "Workspace created by localfactory")
         if ws.git("rev-parse", "--abbrev-ref", "HEAD") != branch:
             exists = ws.git("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", check=False)
-            ws.git("checkout", "-q", *([] if exists else ["-b"]), branch)
+            # A new run starts from the empty workspace, not from another run's branch.
+            ws.git("checkout", "-q", *([branch] if exists else ["-b", branch, "main"]))
         return ws
 
     def head(self) -> str:
@@ -80,6 +89,20 @@ class Workspace:
         """Drop uncommitted changes (a step killed half-way) so a resumed step starts clean."""
         self.git("reset", "-q", "--hard", "HEAD")
         self.git("clean", "-q", "-fdx", "-e", ".sandbox")
+
+    def head_step(self) -> tuple[str, int] | None:
+        """(run id, step) recorded in the HEAD commit's message, if it is an iteration commit."""
+        body = self.git("log", "-1", "--format=%b")
+        fields = dict(line.split(": ", 1) for line in body.splitlines() if ": " in line)
+        if "Run" in fields and fields.get("Step", "").isdigit():
+            return fields["Run"], int(fields["Step"])
+        return None
+
+    def rewind_step(self, run_id: str, step: int) -> None:
+        """Undo whatever an interrupted ``step`` left, committed or not, so it can run again."""
+        if self.head_step() == (run_id, step):
+            self.git("reset", "-q", "--hard", "HEAD~1")
+        self.reset_to_head()
 
     def deliver(self) -> str:
         """Point the delivery branch at the current commit; returns it."""

@@ -208,6 +208,9 @@ class Spec(_Strict):
     risk: Risk = Field(default_factory=Risk)
     budget: Budget = Field(default_factory=Budget)
     models: RoleModels = Field(default_factory=RoleModels)
+    satisfaction: float | None = Field(default=None, ge=0.0, le=1.0)
+    """Fraction of holdout scenario trajectories that must pass (default: ``factory.satisfaction_threshold``)."""
+
     description: str = ""
     """The Markdown body, without the acceptance criteria section: the planner reads it."""
 

@@ -54,10 +54,12 @@ class _Step(BaseModel):
 class CallStep(_Step):
     call: str
     expect: Any = None
+    expect_eval: str | None = None
+    """A Python expression over the scenario's ``vars`` giving the expected value (an oracle)."""
     raises: str | None = None
 
     def expects_value(self) -> bool:
-        return "expect" in self.model_fields_set
+        return "expect" in self.model_fields_set or self.expect_eval is not None
 
 
 class RunStep(_Step):
@@ -115,11 +117,41 @@ Step = Annotated[
 _STEP_KINDS: dict[str, type[_Step]] = {"call": CallStep, "run": RunStep, "request": RequestStep}
 
 
+class IntVar(_Step):
+    int: tuple[int, int]
+    """Inclusive bounds."""
+
+
+class ChoiceVar(_Step):
+    choice: list[Any] = Field(min_length=1)
+
+
+class StringVar(_Step):
+    class Shape(_Step):
+        alphabet: str = Field(default="abcdefghijklmnopqrstuvwxyz ", min_length=1)
+        min: int = Field(default=0, ge=0)
+        max: int = Field(default=12, ge=0)
+
+    string: Shape
+
+
+Var = IntVar | ChoiceVar | StringVar
+
+
 class Scenario(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str
     description: str = ""
+    trajectories: int = Field(default=1, ge=1, le=1000)
+    """How many times the scenario runs, each with fresh random ``vars`` (seeded)."""
+
+    seed: int = 0
+    """Seed of the random inputs: the same seed draws the same trajectories."""
+
+    vars: dict[str, Var] = Field(default_factory=dict)
+    """Random inputs, drawn per trajectory; steps use them as ``{name}`` placeholders."""
+
     steps: list[Step] = Field(min_length=1)
     path: Path | None = Field(default=None, exclude=True)
 

@@ -1,0 +1,47 @@
+"""Budgets: a run stops with a clear reason when it runs out of iterations, tokens or time.
+
+Iterations count the rounds that write code (implement and repair). Time is the time the
+factory spent working on the run, summed over its steps, so a run resumed the next morning
+is not charged for the night.
+"""
+
+from __future__ import annotations
+
+import time
+
+from localfactory.spec import Budget
+from localfactory.store import RunStore
+
+WRITING_STAGES = ("implement", "repair")
+
+
+def iterations_used(store: RunStore, run_id: str) -> int:
+    return sum(1 for s in store.steps(run_id) if s.name in WRITING_STAGES)
+
+
+def tokens_used(store: RunStore, run_id: str) -> int:
+    return sum(u.prompt_tokens + u.generated_tokens for u in store.usage(run_id))
+
+
+def seconds_used(store: RunStore, run_id: str) -> float:
+    total = 0.0
+    now = time.time()
+    for step in store.steps(run_id):
+        end = step.finished_at.timestamp() if step.finished_at else now
+        total += max(0.0, end - step.started_at.timestamp())
+    return total
+
+
+def exhausted(store: RunStore, run_id: str, budget: Budget, *, next_stage: str) -> str | None:
+    """Why the run must stop before ``next_stage``, or None when it may go on."""
+    if next_stage in WRITING_STAGES:
+        used = iterations_used(store, run_id)
+        if used >= budget.iterations:
+            return f"the iteration budget ran out ({used} of {budget.iterations} code-writing rounds used)"
+    tokens = tokens_used(store, run_id)
+    if tokens >= budget.tokens:
+        return f"the token budget ran out ({tokens:,} of {budget.tokens:,} tokens used)"
+    seconds = seconds_used(store, run_id)
+    if seconds >= budget.wall_time:
+        return f"the time budget ran out ({seconds:.0f} s of {budget.wall_time} s used)"
+    return None
