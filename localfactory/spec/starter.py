@@ -67,7 +67,8 @@ def project_files() -> dict[Path, str]:
         Path(locations.PROJECT_CONFIG_NAME): CONFIG_TEMPLATE,
         Path("specs") / f"{STARTER_SPEC}.md": (examples / f"{STARTER_SPEC}.md").read_text("utf-8"),
     }
-    scenarios = examples / "scenarios" / STARTER_SPEC
+    # Shipped specs keep their holdout scenarios in the top-level scenarios/ folder.
+    scenarios = examples.parent / "scenarios" / STARTER_SPEC
     for source in sorted(scenarios.iterdir()):
         if source.is_file():
             files[Path("scenarios") / STARTER_SPEC / source.name] = source.read_text("utf-8")
