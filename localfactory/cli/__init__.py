@@ -17,6 +17,8 @@ from localfactory.cli import (
     config_cmd,
     init_cmd,
     models_cmd,
+    run_cmd,
+    runs_cmd,
     spec_cmd,
     twin_cmd,
 )
@@ -50,8 +52,10 @@ def _root(
 app.add_typer(models_cmd.app, name="models")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(bench_cmd.app, name="bench")
+app.add_typer(runs_cmd.app, name="runs")
 app.add_typer(twin_cmd.app, name="twin")
 app.add_typer(spec_cmd.app, name="spec")
+run_cmd.register(app)
 ask_cmd.register(app)
 init_cmd.register(app)
 

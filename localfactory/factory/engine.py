@@ -134,9 +134,13 @@ class Factory:
         """Drive the run until it is done or failed; resumes an interrupted run where it stopped."""
         run = self.store.claim_run(run_id)
         try:
-            return self._loop(run)
+            run = self._loop(run)
         finally:
             self.store.release_run(run.id)
+        if run.state in {s.value for s in TERMINAL}:
+            md, page = self.report(run.id)
+            self.emit(f"report: {page}")
+        return run
 
     def _retries(self, run_id: str, state: State) -> int:
         """How often ``state`` just ran without the run moving past it."""
@@ -208,6 +212,26 @@ class Factory:
             self._close(run.id, state, step.seq, result, ws)
             step = None
         return self.store.get_run(run.id)
+
+    def report(self, run_id: str) -> tuple[Path, Path]:
+        """Write the run's report (Markdown and HTML) under ``.localfactory/reports/<run>/``."""
+        from localfactory.factory.report import collect, write_report
+
+        run = self.store.find_run(run_id)
+        spec = self.spec_of(run)
+        layout = layout_for(spec)
+        root = self.settings.project_path(self.settings.factory.workspace_dir) / spec.name
+        data = collect(
+            self.store,
+            run.id,
+            workspace=root,
+            code_path=layout.code_path,
+            test_path=layout.test_path,
+        )
+        folder = self.settings.store_path().parent / "reports" / run.id
+        md, page = write_report(data, folder)
+        self.store.put_artifact(run.id, "report.md", md.read_text(encoding="utf-8"), kind="report")
+        return md, page
 
     def _close(
         self, run_id: str, state: State, seq: int, result: StageResult, ws: Workspace
