@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from localfactory.store import RunStore
 
 app = typer.Typer(
     help="Runs of the factory: list, show, log, resume, replay, report, audit.",
@@ -14,7 +18,7 @@ app = typer.Typer(
 RUN = typer.Argument(..., help="A run id, a unique prefix of one, or 'latest'.")
 
 
-def _store():  # type: ignore[no-untyped-def]
+def _store() -> RunStore:
     from localfactory.cli.common import settings
     from localfactory.store import open_store
 

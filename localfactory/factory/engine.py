@@ -138,7 +138,7 @@ class Factory:
         finally:
             self.store.release_run(run.id)
         if run.state in {s.value for s in TERMINAL}:
-            md, page = self.report(run.id)
+            _md, page = self.report(run.id)
             self.emit(f"report: {page}")
         return run
 
