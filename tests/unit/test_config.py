@@ -96,5 +96,5 @@ def test_broken_toml_is_one_clear_error(isolated):
 
 
 def test_unconfigured_role_is_a_clear_error(isolated):
-    with pytest.raises(ConfigError, match="roles.reviewer"):
+    with pytest.raises(ConfigError, match=r"roles\.reviewer"):
         load(isolated).role("reviewer")
