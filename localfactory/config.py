@@ -133,6 +133,26 @@ class FactorySettings(_Section):
     """How often one stage may produce unusable output in a row before the run stops."""
 
 
+class ValidatorSettings(_Section):
+    risk_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    """Risk score (0 to 1) from which a delivered change is held for a person (`localfactory review`); below it, it is accepted automatically."""
+
+    large_diff_lines: int = Field(default=400, ge=1)
+    """Changed lines (added plus removed) from which a change's size adds to its risk."""
+
+    second_asking: Literal["swap", "rephrase", "both"] = "both"
+    """How a judge is asked the second time: the evidence in swapped order, the question rephrased, or both."""
+
+    escalation_role: str = "senior_judge"
+    """Role (a ``[roles.NAME]`` entry, ideally a stronger model) asked when a judge's two answers disagree; without it such a judgement needs a human."""
+
+    judge_max_tokens: int = Field(default=160, ge=32)
+    """Most tokens a judge may generate for one verdict."""
+
+    max_judged_criteria: int = Field(default=8, ge=0)
+    """Most acceptance criteria the code-review judge checks one by one; the others are reported as not judged."""
+
+
 class Settings(_Section):
     models: ModelsSettings = Field(default_factory=ModelsSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
@@ -140,6 +160,7 @@ class Settings(_Section):
     roles: dict[str, RoleSettings] = Field(default_factory=_default_roles)
     store: StoreSettings = Field(default_factory=StoreSettings)
     factory: FactorySettings = Field(default_factory=FactorySettings)
+    validators: ValidatorSettings = Field(default_factory=ValidatorSettings)
 
     project_dir: Path = Field(default_factory=Path.cwd, exclude=True)
     """The folder holding ``localfactory.toml`` (or the working directory when there is none)."""
