@@ -18,6 +18,11 @@ one of three shapes, matching the spec's kind:
     ``"METHOD /path"``, with an optional ``json`` body; checks ``status``, ``json_equals``,
     ``json_contains`` (these keys with these values), ``body_contains``.
 
+Any step may also carry ``judge: "a criterion in plain words"``: a fuzzy check that a
+judge model makes on what the step visibly produced (the value or the exception message,
+the output and exit status, the HTTP answer), never on the source. Scenarios without it
+behave as before.
+
 Steps run in order and share state (the service keeps running across a scenario's steps,
 the working folder is shared across ``run`` steps). The scenario runner comes with the
 orchestrator; this module is the format and its loader.
@@ -49,6 +54,10 @@ _REQUEST = re.compile(r"^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) (/\S*)$")
 
 class _Step(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    judge: str | None = None
+    """A fuzzy criterion a judge model checks on what the step visibly produced (its value,
+    output or answer), never on the source: ``the error message says which field is wrong``."""
 
 
 class CallStep(_Step):
