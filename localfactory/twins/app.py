@@ -50,6 +50,9 @@ _FORM_BODY = {"body": "form"}
 
 
 def _encode(body: Any) -> bytes:
+    """The JSON text of a reply body; ``None`` (a 204's body) is no text at all."""
+    if body is None:
+        return b""
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
@@ -290,7 +293,11 @@ def _parse_json(body: bytes) -> Any:
 async def _send_bytes(
     send: Any, status: int, payload: bytes, extra: tuple[tuple[str, str], ...]
 ) -> None:
-    headers = [*_JSON_HEADERS, (b"content-length", str(len(payload)).encode())]
+    if status == 204:  # No Content: no body, and no headers describing one
+        headers: list[tuple[bytes, bytes]] = []
+        payload = b""
+    else:
+        headers = [*_JSON_HEADERS, (b"content-length", str(len(payload)).encode())]
     headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in extra]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})

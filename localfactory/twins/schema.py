@@ -256,3 +256,39 @@ def _parse_json(text: str, where: str) -> Any:
         return json.loads(text)
     except ValueError:
         raise _fail(where, "json", "is not valid JSON") from None
+
+
+# -- builders for the schemas twins declare -------------------------------------------------
+
+
+def obj(required: tuple[str, ...] = (), **properties: dict[str, Any]) -> dict[str, Any]:
+    """An object schema; ``required`` names the properties that must be there."""
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = list(required)
+    return schema
+
+
+def closed_list(required: tuple[str, ...] = (), **properties: dict[str, Any]) -> dict[str, Any]:
+    """An array of objects that take no properties but these (seed data lists)."""
+    return {
+        "type": "array",
+        "items": {**obj(required, **properties), "additionalProperties": False},
+    }
+
+
+def string(description: str, **more: Any) -> dict[str, Any]:
+    return {"type": "string", "description": description, **more}
+
+
+def optional_string(description: str) -> dict[str, Any]:
+    """A string or null."""
+    return {"type": ["string", "null"], "description": description}
+
+
+def boolean(description: str) -> dict[str, Any]:
+    return {"type": "boolean", "description": description}
+
+
+def strings(description: str) -> dict[str, Any]:
+    return {"type": "array", "items": {"type": "string"}, "description": description}

@@ -11,29 +11,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from localfactory.twins import Operation, Refusal, Reply, TokenScheme, Twin
-from localfactory.twins.core import (
-    INVALID_ARGUMENTS,
-    INVALID_TOKEN,
-    MALFORMED_BODY,
-    METHOD_NOT_ALLOWED,
-    MISSING_TOKEN,
-    RATE_LIMITED,
-    REVOKED_TOKEN,
-    SERVER_ERROR,
-    UNKNOWN_OPERATION,
-    Handler,
-)
+from localfactory.twins import Operation, Refusal, Reply, TokenScheme, Twin, core
+from localfactory.twins.core import Handler
 from localfactory.twins.pages import BadCursor, decode_cursor, encode_cursor, page_after
+from localfactory.twins.schema import boolean as flag
+from localfactory.twins.schema import obj as arguments
+from localfactory.twins.schema import string as text
 
 TOKENS = TokenScheme(prefix="xoxb-", schemes=("bearer",), argument="token")
 
 _FIXED: dict[str, tuple[int, str]] = {
-    MISSING_TOKEN: (200, "not_authed"),
-    INVALID_TOKEN: (200, "invalid_auth"),
-    REVOKED_TOKEN: (200, "token_revoked"),
-    UNKNOWN_OPERATION: (404, "unknown_method"),
-    METHOD_NOT_ALLOWED: (405, "unknown_method"),
+    core.MISSING_TOKEN: (200, "not_authed"),
+    core.INVALID_TOKEN: (200, "invalid_auth"),
+    core.REVOKED_TOKEN: (200, "token_revoked"),
+    core.UNKNOWN_OPERATION: (404, "unknown_method"),
+    core.METHOD_NOT_ALLOWED: (405, "unknown_method"),
 }
 
 
@@ -45,17 +37,17 @@ class SlackErrors:
         if code in _FIXED:
             status, error = _FIXED[code]
             return Reply({"ok": False, "error": error}, status)
-        if code == RATE_LIMITED:
+        if code == core.RATE_LIMITED:
             retry_after = str(refusal.retry_after if refusal.retry_after is not None else 1)
             return Reply(
                 {"ok": False, "error": "ratelimited"}, 429, (("Retry-After", retry_after),)
             )
-        if code == SERVER_ERROR:
+        if code == core.SERVER_ERROR:
             return Reply({"ok": False, "error": "internal_error"}, refusal.status or 500)
-        if code == MALFORMED_BODY:
+        if code == core.MALFORMED_BODY:
             error = "invalid_json" if refusal.extra.get("body") == "json" else "invalid_form_data"
             return Reply({"ok": False, "error": error})
-        if code == INVALID_ARGUMENTS:
+        if code == core.INVALID_ARGUMENTS:
             return Reply(_invalid_arguments(refusal, operation))
         return Reply({"ok": False, "error": code, **refusal.extra}, refusal.status or 200)
 
@@ -74,22 +66,7 @@ def _invalid_arguments(refusal: Refusal, operation: Operation | None) -> dict[st
     return {"ok": False, "error": "invalid_arguments", "response_metadata": {"messages": [message]}}
 
 
-# -- argument schemas ---------------------------------------------------------------------
-
-
-def arguments(required: tuple[str, ...] = (), **properties: dict[str, Any]) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "object", "properties": properties}
-    if required:
-        schema["required"] = list(required)
-    return schema
-
-
-def text(description: str, **more: Any) -> dict[str, Any]:
-    return {"type": "string", "description": description, **more}
-
-
-def flag(description: str) -> dict[str, Any]:
-    return {"type": "boolean", "description": description}
+# -- argument schemas (``arguments``, ``text`` and ``flag`` are the framework's builders) ------
 
 
 def channel_arg(description: str = "Conversation ID (or #name).") -> dict[str, Any]:

@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from localfactory.twins import Call, Refusal, Twin
-from localfactory.twins.schema import compile_schema
+from localfactory.twins.schema import closed_list, compile_schema
 
 from .conversations import check_channel_name
 from .errors import CURSOR, flag, limit, method, paged, text
@@ -15,23 +15,17 @@ from .world import TEAM_DOMAIN, SlackWorld
 _NAME = {"type": "string", "pattern": r"^[a-z0-9][a-z0-9._\-]{0,79}$"}
 
 
-def _records(required: list[str], **properties: dict[str, Any]) -> dict[str, Any]:
-    """A seed list: an array of closed objects."""
-    item = {"type": "object", "additionalProperties": False, "required": required}
-    return {"type": "array", "items": {**item, "properties": properties}}
-
-
 _TEXT: dict[str, Any] = {"type": "string"}
 _FLAG: dict[str, Any] = {"type": "boolean"}
 SEED_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "properties": {
-        "users": _records(
-            ["name"], name=_NAME, real_name=_TEXT, email=_TEXT, is_bot=_FLAG, is_admin=_FLAG
+        "users": closed_list(
+            ("name",), name=_NAME, real_name=_TEXT, email=_TEXT, is_bot=_FLAG, is_admin=_FLAG
         ),
-        "channels": _records(
-            ["name"],
+        "channels": closed_list(
+            ("name",),
             name=_TEXT,
             is_private=_FLAG,
             creator={"type": "string", "description": "User id or name (default: ada)."},
@@ -39,8 +33,11 @@ SEED_SCHEMA: dict[str, Any] = {
             topic=_TEXT,
             purpose=_TEXT,
         ),
-        "messages": _records(
-            ["channel", "text"],
+        "messages": closed_list(
+            (
+                "channel",
+                "text",
+            ),
             channel={"type": "string", "description": "Channel id or name."},
             user={"type": "string", "description": "Author id or name (default: ada)."},
             text=_TEXT,
