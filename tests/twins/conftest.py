@@ -29,8 +29,8 @@ def call_admin(base: str, method: str, path: str, body: Any = None) -> tuple[int
 
 
 @dataclass
-class SlackTwin:
-    """A served Slack twin, reset for this test, with a bot token for twinbot."""
+class ServedTwin:
+    """A twin served for the tests, reset for this test, with a token from its admin API."""
 
     running: RunningTwin
     token: str
@@ -39,14 +39,22 @@ class SlackTwin:
     def url(self) -> str:
         return self.running.url
 
-    @property
-    def api(self) -> str:
-        return f"{self.running.url}/api/"
-
     def admin(self, method: str, path: str, body: Any = None) -> Any:
         status, payload = call_admin(self.url, method, path, body)
         assert status < 300, (status, payload)
         return payload
+
+    def token_for(self, user: str) -> str:
+        token: str = self.admin("POST", "/_twin/tokens", {"user": user})["token"]
+        return token
+
+
+class SlackTwin(ServedTwin):
+    """The Slack twin; the token is a bot token for twinbot."""
+
+    @property
+    def api(self) -> str:
+        return f"{self.running.url}/api/"
 
     def client(self, token: str | None = None, **options: Any) -> Any:
         """A WebClient on this twin; with this test's bot token unless ``token`` is given ("" for none)."""
@@ -56,23 +64,61 @@ class SlackTwin:
         return WebClient(token=chosen, base_url=self.api, timeout=10, **options)
 
     def user_token(self, user: str) -> str:
-        token: str = self.admin("POST", "/_twin/tokens", {"user": user})["token"]
-        return token
+        return self.token_for(user)
 
 
-@pytest.fixture(scope="session")
-def slack_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningTwin]:
-    snapshots: Path = tmp_path_factory.mktemp("slack-snapshots")
-    app, _ = build_app("slack", snapshot_dir=snapshots)
+class GitHubTwin(ServedTwin):
+    """The GitHub twin; the token is octocat's."""
+
+    def client(self, token: str | None = None, **options: Any) -> Any:
+        """A PyGithub client on this twin, without retries; ``token=""`` makes it anonymous."""
+        from github import Auth, Github
+
+        chosen = self.token if token is None else token
+        auth = Auth.Token(chosen) if chosen else None
+        return Github(
+            base_url=self.url,
+            auth=auth,
+            retry=None,
+            timeout=10,
+            # PyGithub spaces calls out (0.25 s, 1 s for writes) to spare github.com; a twin needs no such care.
+            seconds_between_requests=None,
+            seconds_between_writes=None,
+            **options,
+        )
+
+
+def _serve(name: str, folder: Path) -> Iterator[RunningTwin]:
+    app, _ = build_app(name, snapshot_dir=folder)
     with run_in_thread(app) as running:
         yield running
 
 
+def _fresh(running: RunningTwin) -> str:
+    """Reset the twin, turn faults off, and issue the default token."""
+    for method, path in (("POST", "/_twin/reset"), ("DELETE", "/_twin/faults")):
+        status, _ = call_admin(running.url, method, path)
+        assert status == 200
+    _, issued = call_admin(running.url, "POST", "/_twin/tokens", {})
+    token: str = issued["token"]
+    return token
+
+
+@pytest.fixture(scope="session")
+def slack_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningTwin]:
+    yield from _serve("slack", tmp_path_factory.mktemp("slack-snapshots"))
+
+
 @pytest.fixture
 def slack(slack_server: RunningTwin) -> SlackTwin:
-    base = slack_server.url
-    for method, path in (("POST", "/_twin/reset"), ("DELETE", "/_twin/faults")):
-        status, _ = call_admin(base, method, path)
-        assert status == 200
-    _, issued = call_admin(base, "POST", "/_twin/tokens", {})
-    return SlackTwin(running=slack_server, token=issued["token"])
+    return SlackTwin(running=slack_server, token=_fresh(slack_server))
+
+
+@pytest.fixture(scope="session")
+def github_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningTwin]:
+    yield from _serve("github", tmp_path_factory.mktemp("github-snapshots"))
+
+
+@pytest.fixture
+def github(github_server: RunningTwin) -> GitHubTwin:
+    return GitHubTwin(running=github_server, token=_fresh(github_server))

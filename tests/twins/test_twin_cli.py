@@ -98,7 +98,9 @@ def test_up_refuses_docker_mode_and_busy_ports(cli: Cli) -> None:
     assert unknown.returncode == 2 and "No twin named 'jira-cloud'" in unknown.stderr
 
 
-def test_list_names_the_slack_twin(cli: Cli) -> None:
+def test_list_names_the_shipped_twins(cli: Cli) -> None:
     listed = cli("list")
     assert listed.returncode == 0
-    assert listed.stdout.startswith("slack") and "slack_sdk" in listed.stdout
+    names = [line.split()[0] for line in listed.stdout.splitlines() if line[:1].strip()]
+    assert names == ["github", "slack"]
+    assert "verified with slack_sdk" in listed.stdout and "verified with PyGithub" in listed.stdout
