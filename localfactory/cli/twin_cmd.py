@@ -10,7 +10,7 @@ import typer
 from localfactory.errors import UserError
 
 app = typer.Typer(
-    help="Digital twins of SaaS APIs (Slack...) served on this machine.", no_args_is_help=True
+    help="Digital twins of SaaS APIs (Slack, GitHub) served on this machine.", no_args_is_help=True
 )
 
 

@@ -15,7 +15,7 @@ import re
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_plus
 
 from localfactory.twins import admin
 from localfactory.twins.core import (
@@ -176,9 +176,7 @@ class TwinApp:
     ) -> Call:
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         query_string: bytes = scope["query_string"]
-        query = (
-            dict(parse_qsl(query_string.decode(), keep_blank_values=True)) if query_string else {}
-        )
+        query = parse_form(query_string.decode()) if query_string else {}
         raw_args: dict[str, Any] = _NO_ARGS
         parsed_body: Any = None
         if op.args is not None:
@@ -241,7 +239,7 @@ class TwinApp:
                     status, "no_such_admin_call", f"{scope['method']} {scope['path']}"
                 )
             query_string: bytes = scope["query_string"]
-            query = dict(parse_qsl(query_string.decode())) if query_string else {}
+            query = parse_form(query_string.decode()) if query_string else {}
             try:
                 body = json.loads(raw) if raw.strip() else None
             except ValueError:
@@ -274,11 +272,24 @@ def _parse_fields(body: bytes, content_type: str) -> dict[str, Any]:
             )
         return parsed
     try:
-        return dict(parse_qsl(body.decode(), keep_blank_values=True))
+        return parse_form(body.decode())
     except UnicodeDecodeError:
         raise Refusal(
             MALFORMED_BODY, detail="The form body is not UTF-8.", extra=_FORM_BODY
         ) from None
+
+
+def parse_form(text: str) -> dict[str, str]:
+    """``a=1&b=x+y`` as a dictionary (the last value wins); decodes only pairs that need it."""
+    fields: dict[str, str] = {}
+    for pair in text.split("&"):
+        if not pair:
+            continue
+        key, _, value = pair.partition("=")
+        if "%" in pair or "+" in pair:
+            key, value = unquote_plus(key), unquote_plus(value)
+        fields[key] = value
+    return fields
 
 
 def _parse_json(body: bytes) -> Any:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 
+from localfactory.twins.app import parse_form
 from localfactory.twins.faults import FaultPlan
 from localfactory.twins.pages import (
     BadCursor,
@@ -144,3 +146,11 @@ def test_link_header_names_next_last_first_prev() -> None:
     assert rels['rel="first"'] == f"<{url}?state=open&page=1&per_page=10>"
     assert rels['rel="prev"'] == f"<{url}?state=open&page=1&per_page=10>"
     assert link_header(url, "", page=1, per_page=30, total=10) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "a=1&b=2", "text=hello+world&x=%26%3D", "flag&empty=&a=1&a=2", "k%20ey=v+v", "&&a=1&"],
+)
+def test_form_parsing_matches_the_standard_library(text: str) -> None:
+    assert parse_form(text) == dict(parse_qsl(text, keep_blank_values=True))
