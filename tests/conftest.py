@@ -45,10 +45,10 @@ def real_model() -> RealModel:
     settings = Settings(llm=LLMSettings(context_length=4096, max_tokens=64))
     try:
         path = catalog.installed_gguf(TEST_MODEL, settings)
-    except ModelNotFound as exc:
+    except ModelNotFound:
         pytest.fail(
-            f"The integration tests need the model {TEST_MODEL}: {exc.message} "
-            "run `make test` (it installs the model).",
+            f"The integration tests need the model {TEST_MODEL}, which is not installed in "
+            f"{catalog.cache_dir(settings)}: run `make test` (it installs the model).",
             pytrace=False,
         )
     return RealModel(name=TEST_MODEL, path=path, settings=settings)

@@ -56,6 +56,56 @@ Acceptance criteria:
 - merge never mutates its arguments; SKUs present in one side only are kept.
 - every function leaves its input dicts unchanged (they are shared between threads)."""
 
+CODER_TASK = """Write inventory.py so that these tests pass:
+
+```python
+import pytest
+
+from inventory import add_item, low_stock, merge, remove_item
+
+
+def test_add_item_adds_to_a_new_dict():
+    stock = {"ABC1": 2}
+    assert add_item(stock, "ABC1", 3) == {"ABC1": 5}
+    assert stock == {"ABC1": 2}
+
+
+def test_add_item_with_zero_returns_an_equal_dict():
+    assert add_item({"ABC1": 2}, "ABC1", 0) == {"ABC1": 2}
+
+
+@pytest.mark.parametrize("sku", ["ab", "TOO-LONG-SKU-1", "", "abc1"])
+def test_invalid_skus_are_refused_by_name(sku):
+    with pytest.raises(ValueError, match=repr(sku)):
+        add_item({}, sku, 1)
+
+
+def test_negative_quantities_are_refused():
+    with pytest.raises(ValueError, match="quantity"):
+        add_item({}, "ABC1", -1)
+
+
+def test_remove_item_that_empties_an_sku_drops_the_key():
+    assert remove_item({"ABC1": 2, "XYZ9": 1}, "ABC1", 2) == {"XYZ9": 1}
+
+
+def test_removing_more_than_in_stock_is_refused():
+    with pytest.raises(ValueError, match="ABC1"):
+        remove_item({"ABC1": 2}, "ABC1", 3)
+
+
+def test_low_stock_orders_by_quantity_then_sku():
+    stock = {"BBB2": 1, "AAA1": 1, "CCC3": 0, "DDD4": 9}
+    assert low_stock(stock, 5) == ["CCC3", "AAA1", "BBB2"]
+    assert low_stock({}, 5) == []
+
+
+def test_merge_adds_and_keeps_one_sided_skus_without_mutating():
+    a, b = {"AAA1": 1, "BBB2": 2}, {"BBB2": 3, "CCC3": 4}
+    assert merge(a, b) == {"AAA1": 1, "BBB2": 5, "CCC3": 4}
+    assert a == {"AAA1": 1, "BBB2": 2} and b == {"BBB2": 3, "CCC3": 4}
+```"""
+
 JUDGE_SYSTEM = """You are the judge of a software factory. You read a scenario and the output of a
 program, and you say whether the output satisfies the scenario. Answer with PASS or FAIL and one
 sentence of reason."""
@@ -72,6 +122,7 @@ class Report:
     threads: int
     n_ctx: int
     repetitions: int
+    """Runs of each side in (b); (a) is cheaper and runs two more of each."""
     gen_tokens: int
     raw_tps: list[float] = field(default_factory=list)
     ours_tps: list[float] = field(default_factory=list)
@@ -100,14 +151,15 @@ class Report:
         raw, ours = statistics.median(self.raw_tps), statistics.median(self.ours_tps)
         with_, without = statistics.median(self.ttft_with), statistics.median(self.ttft_without)
         return [
-            f"localfactory bench llm: {self.model}, {self.threads} threads, n_ctx {self.n_ctx}, "
-            f"medians of {self.repetitions} repetitions",
-            f"(a) generation, {self.gen_tokens} tokens: raw llama-cpp-python {raw:.1f} tokens/s, "
+            f"localfactory bench llm: {self.model}, {self.threads} threads, n_ctx {self.n_ctx}; "
+            "medians, sides alternating",
+            f"(a) generation, {self.gen_tokens} tokens, {len(self.raw_tps)} runs each: "
+            f"raw llama-cpp-python {raw:.1f} tokens/s, "
             f"through localfactory {ours:.1f} tokens/s",
             f"    overhead {self.overhead * 100:+.1f}% (target at most {OVERHEAD_TARGET * 100:.0f}%): "
             f"{verdict(self.overhead <= OVERHEAD_TARGET)}",
             f"(b) time to first token, coder returning after the judge ({self.return_prompt_tokens} "
-            f"prompt tokens): with role states {with_:.2f} s ({self.cached_with} cached), "
+            f"prompt tokens, {len(self.ttft_with)} runs each): with role states {with_:.2f} s ({self.cached_with} cached), "
             f"without {without:.2f} s ({self.cached_without} cached)",
             f"    {self.speedup:.1f}x faster (target at least {SPEEDUP_TARGET:.0f}x): "
             f"{verdict(self.speedup >= SPEEDUP_TARGET)}",
@@ -149,7 +201,7 @@ def measure_overhead(backend: EmbeddedBackend, report: Report, say: Callable[[st
         return _generation_rate(backend.chat(messages, options=options), engine, n_prompt)
 
     ours()  # warm-up: loads the model and evaluates the prompt once
-    for rep in range(report.repetitions):
+    for rep in range(report.repetitions + 2):
         order = [(raw, report.raw_tps), (ours, report.ours_tps)]
         for run, into in order if rep % 2 == 0 else reversed(order):
             into.append(run())
@@ -162,9 +214,9 @@ def _return_turn(backend: EmbeddedBackend, report: Report, *, managed: bool) -> 
     """Coder turn, judge turn, then the coder's follow-up; returns the follow-up's time to first token."""
     coder = [
         Message(role="system", content=CODER_SYSTEM),
-        Message(role="user", content="Write inventory.py."),
+        Message(role="user", content=CODER_TASK),
     ]
-    first = backend.chat(coder, role="coder", options={"max_tokens": 24}).result()
+    first = backend.chat(coder, role="coder", options={"max_tokens": 16}).result()
     judge = [
         Message(role="system", content=JUDGE_SYSTEM),
         Message(role="user", content="Scenario: add_item('ABC1', 2) to {}. Output: {'ABC1': 2}"),
