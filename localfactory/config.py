@@ -123,6 +123,9 @@ class FactorySettings(_Section):
     strict_holdout: bool = False
     """Withhold even which scenario failed and its symptom from the repair loop."""
 
+    mypy: bool = True
+    """Run mypy in the checks (its findings are reported; see ``mypy_blocking``)."""
+
     mypy_blocking: bool = False
     """Treat mypy errors as failures to repair (otherwise they are reported, not blocking)."""
 

@@ -120,16 +120,19 @@ def run_checks(ctx: StageContext) -> CheckReport:
         if not ruff_ok
         else "ruff: clean"
     )
-    mypy = ctx.sandbox().run(
-        [sys.executable, "-m", "mypy", "--ignore-missing-imports", "--no-error-summary",
-         "--cache-dir=.sandbox/mypy", "--no-color-output", *code_files]
-    )  # fmt: skip
-    mypy_ok = mypy.exit_code == 0
-    mypy_text = (
-        mypy_feedback(mypy.stdout + mypy.stderr, max_chars=1200).text
-        if not mypy_ok
-        else "mypy: clean"
-    )
+    mypy_ok, mypy_text, mypy_warnings = True, "mypy: not run (factory.mypy = false)", []
+    if ctx.settings.factory.mypy:
+        mypy = ctx.sandbox().run(
+            [sys.executable, "-m", "mypy", "--ignore-missing-imports", "--no-error-summary",
+             "--cache-dir=.sandbox/mypy", "--no-color-output", *code_files]
+        )  # fmt: skip
+        mypy_ok = mypy.exit_code == 0
+        mypy_text = (
+            "mypy: clean"
+            if mypy_ok
+            else mypy_feedback(mypy.stdout + mypy.stderr, max_chars=1200).text
+        )
+        mypy_warnings = mypy.warnings
     parts = []
     if not pytest_ok:
         parts.append(pytest_text)
@@ -137,7 +140,7 @@ def run_checks(ctx: StageContext) -> CheckReport:
         parts.append(ruff_text)
     if not mypy_ok and (ctx.settings.factory.mypy_blocking or not parts):
         parts.append(mypy_text)
-    problems = [w for r in (result, ruff, mypy) for w in r.warnings]
+    problems = [*result.warnings, *ruff.warnings, *mypy_warnings]
     return CheckReport(
         tests=counts,
         pytest_ok=pytest_ok,

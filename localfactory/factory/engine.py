@@ -157,7 +157,8 @@ class Factory:
                     count += 1
                     continue
                 break
-            if _ORDER.index(name) > _ORDER.index(state):
+            sent_back = (step.output or {}).get("outcome") == Outcome.RETRY.value
+            if _ORDER.index(name) > _ORDER.index(state) and not sent_back:
                 break
             if name is state:
                 count += 1

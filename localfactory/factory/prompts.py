@@ -23,24 +23,9 @@ PLAN = """Here is a specification of software to build.
 
 {spec}
 
-Plan the work. For each function in the interface, say in one or two sentences how it will
-meet the acceptance criteria (edge cases included). Answer in JSON matching the schema."""
-
-PLAN_SCHEMA: dict[str, object] = {
-    "type": "object",
-    "properties": {
-        "approach": {"type": "string"},
-        "functions": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {"name": {"type": "string"}, "how": {"type": "string"}},
-                "required": ["name", "how"],
-            },
-        },
-    },
-    "required": ["approach", "functions"],
-}
+Plan the work before anyone writes code. For each function of the interface, write one bullet:
+`name`: how it meets the acceptance criteria, including the edge cases. At most {limit} bullets,
+one or two sentences each. No code."""
 
 TESTS = (
     """Here is a specification of software to build.

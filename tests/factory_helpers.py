@@ -1,0 +1,99 @@
+"""Shared helpers for factory tests: a tiny spec project and a scripted model by role."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from localfactory.config import load_settings
+from localfactory.llm.call import ChatResult
+from localfactory.llm.scripted import ScriptedBackend
+
+SPEC = """---
+name: adder
+kind: library
+interface:
+  module: adder
+  functions:
+    - 'add(a: int, b: int) -> int'
+budget: {iterations: %(iterations)d, tokens: 100000, wall_time: 10m}
+---
+# Adder
+Adds two integers.
+
+## Acceptance criteria
+- `add(2, 3)` returns `5`.
+- `add(-1, 1)` returns `0`.
+"""
+
+SCENARIO = """name: random-sums
+trajectories: 4
+seed: 11
+vars:
+  a: {int: [100, 999]}
+  b: {int: [100, 999]}
+steps:
+  - call: add({a}, {b})
+    expect_eval: a + b
+  - call: add(123456, 654321)
+    expect: 777777
+"""
+
+PLAN = "- `add`: return a + b, negatives included."
+TESTS = (
+    "Here are the tests.\n\ntests/test_adder.py\n```python\nfrom adder import add\n\n\n"
+    "def test_small():\n    assert add(2, 3) == 5\n\n\ndef test_negative():\n    assert add(-1, 1) == 0\n```\n"
+)
+EMPTY_TESTS = "tests/test_adder.py\n```python\ndef test_nothing():\n    assert True\n```\n"
+WRONG = "adder.py\n```python\ndef add(a: int, b: int) -> int:\n    return a - b\n```\n"
+RIGHT = "Fixed it.\n```python\ndef add(a: int, b: int) -> int:\n    return a + b\n```\n"
+# Passes the visible tests but not large inputs: only the holdout scenarios catch it.
+OVERFIT = (
+    "adder.py\n```python\ndef add(a: int, b: int) -> int:\n"
+    "    if a > 50:\n        return 0\n    return a + b\n```\n"
+)
+
+
+def make_project(root: Path, *, iterations: int = 4, scenario: str | None = SCENARIO) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "localfactory.toml").write_text("")
+    spec = root / "adder.md"
+    spec.write_text(SPEC % {"iterations": iterations})
+    if scenario is not None:
+        (root / "scenarios" / "adder").mkdir(parents=True, exist_ok=True)
+        (root / "scenarios" / "adder" / "sums.yaml").write_text(scenario)
+    return spec
+
+
+def settings_for(root: Path, **env: str) -> Any:
+    """Settings of the project at ``root``; mypy is off unless a test turns it on (it is slow)."""
+    env = {"LOCALFACTORY_FACTORY__MYPY": "false", **env}
+    return load_settings(cwd=root, user_file=root / "no-user-config.toml", environ=env)
+
+
+class ScriptedModels:
+    """Answers per role, in order; records every request it gets."""
+
+    def __init__(self, answers: dict[str, Sequence[str] | Callable[[int], str]]) -> None:
+        self.answers = answers
+        self.counts: dict[str, int] = {}
+        self.prompts: list[tuple[str, str]] = []
+        self.backend = ScriptedBackend(script=self._answer)
+
+    def _answer(self, request: Any) -> str:
+        role = request.role
+        n = self.counts.get(role, 0)
+        self.counts[role] = n + 1
+        self.prompts.append((role, "\n".join(m.content for m in request.messages)))
+        script = self.answers[role]
+        if callable(script):
+            return script(n)
+        return script[min(n, len(script) - 1)]
+
+    def chat(
+        self, role: str, messages: Any, *, json_schema: Any = None, options: Any = None
+    ) -> ChatResult:
+        return self.backend.chat(
+            messages, role=role, options=options, json_schema=json_schema
+        ).result()

@@ -1,0 +1,165 @@
+"""The factory loop on a scripted model: every path through the state machine, for real.
+
+The sandbox, git, pytest, ruff and SQLite are real; only the model is scripted.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from localfactory.factory.engine import Factory
+from localfactory.factory.workspace import Workspace
+from localfactory.store import RunStore
+from tests.factory_helpers import (
+    EMPTY_TESTS,
+    OVERFIT,
+    PLAN,
+    RIGHT,
+    SCENARIO,
+    TESTS,
+    WRONG,
+    ScriptedModels,
+    make_project,
+    settings_for,
+)
+
+
+def build(
+    tmp_path: Path,
+    models: ScriptedModels,
+    *,
+    iterations: int = 4,
+    scenario: str | None = SCENARIO,
+    **env: str,
+):
+    spec = make_project(tmp_path, iterations=iterations, scenario=scenario)
+    settings = settings_for(tmp_path, **env)
+    store = RunStore(settings.store_path())
+    lines: list[str] = []
+    factory = Factory(settings, store, chat=models.chat, emit=lines.append)
+    run = factory.run(factory.start(spec).id)
+    return factory, store, run, lines
+
+
+def states(store: RunStore, run_id: str) -> list[str]:
+    return [t.to_state for t in store.transitions(run_id)]
+
+
+def test_wrong_code_is_repaired_validated_and_delivered(tmp_path: Path) -> None:
+    models = ScriptedModels({"planner": [PLAN], "test_writer": [TESTS], "coder": [WRONG, RIGHT]})
+    _factory, store, run, _ = build(tmp_path, models, LOCALFACTORY_FACTORY__MYPY="true")
+    assert run.status.value == "succeeded"
+    assert states(store, run.id) == [
+        "write_tests", "confirm_red", "implement", "check", "repair", "check", "validate", "deliver", "done",
+    ]  # fmt: skip
+    ws = Workspace(tmp_path / "build" / "adder")
+    assert "return a + b" in ws.git("show", "delivered:adder.py")
+    # the repair prompt carried the failing test as feedback
+    repair_prompt = [p for role, p in models.prompts if role == "coder"][1]
+    assert "test_small" in repair_prompt and "return a - b" in repair_prompt
+    report = (tmp_path / ".localfactory" / "reports" / run.id / "report.html").read_text()
+    assert "DELIVERED" in report and "satisfaction" in report.lower()
+
+
+def test_every_iteration_is_a_commit_carrying_run_and_step(tmp_path: Path) -> None:
+    models = ScriptedModels({"planner": [PLAN], "test_writer": [TESTS], "coder": [RIGHT]})
+    _, store, run, _ = build(tmp_path, models)
+    ws = Workspace(tmp_path / "build" / "adder")
+    bodies = ws.git("log", f"run/{run.id}", "--format=%b").split("\n")
+    steps = sorted(int(b.split(": ")[1]) for b in bodies if b.startswith("Step: "))
+    assert steps == [s.seq for s in store.steps(run.id)]
+    assert all(b.split(": ")[1] == run.id for b in bodies if b.startswith("Run: "))
+
+
+def test_iteration_budget_stops_a_run_that_never_passes(tmp_path: Path) -> None:
+    models = ScriptedModels({"planner": [PLAN], "test_writer": [TESTS], "coder": [WRONG]})
+    _, _store, run, _ = build(tmp_path, models, iterations=2)
+    assert run.status.value == "failed"
+    assert "iteration budget ran out (2 of 2" in (run.error or "")
+    assert models.counts["coder"] == 2
+    assert (tmp_path / ".localfactory" / "reports" / run.id / "report.md").is_file()
+
+
+def test_answers_without_code_are_retried_with_the_problem_then_stopped(tmp_path: Path) -> None:
+    models = ScriptedModels(
+        {"planner": [PLAN], "test_writer": [TESTS], "coder": ["I would use the + operator."]}
+    )
+    _, _store, run, _ = build(tmp_path, models)
+    assert run.status.value == "failed"
+    assert "implement stage produced unusable output 3 times in a row" in (run.error or "")
+    second = [p for role, p in models.prompts if role == "coder"][1]
+    assert "could not be used: there was no ```python block" in second
+
+
+def test_tests_that_pass_without_an_implementation_are_rewritten(tmp_path: Path) -> None:
+    models = ScriptedModels(
+        {"planner": [PLAN], "test_writer": [EMPTY_TESTS, TESTS], "coder": [RIGHT]}
+    )
+    _, store, run, _ = build(tmp_path, models)
+    assert run.status.value == "succeeded"
+    assert states(store, run.id)[:4] == ["write_tests", "confirm_red", "write_tests", "confirm_red"]
+    retry_prompt = [p for role, p in models.prompts if role == "test_writer"][1]
+    assert "NotImplementedError" in retry_prompt
+
+
+def test_holdout_failure_goes_back_as_a_symptom_without_scenario_content(tmp_path: Path) -> None:
+    models = ScriptedModels({"planner": [PLAN], "test_writer": [TESTS], "coder": [OVERFIT, RIGHT]})
+    _, store, run, _ = build(tmp_path, models)
+    assert run.status.value == "succeeded"
+    assert states(store, run.id)[3:7] == ["check", "validate", "repair", "check"]
+    repair_prompt = [p for role, p in models.prompts if role == "coder"][1]
+    assert "check 'random-sums'" in repair_prompt and "returned a different value" in repair_prompt
+    assert "123456" not in repair_prompt and "777777" not in repair_prompt
+    sat = [t.reason for t in store.transitions(run.id) if t.from_state == "validate"]
+    assert sat[0].startswith("satisfaction 0%") and sat[1].startswith("satisfaction 100%")
+
+
+def test_strict_holdout_withholds_even_the_symptom(tmp_path: Path) -> None:
+    models = ScriptedModels({"planner": [PLAN], "test_writer": [TESTS], "coder": [OVERFIT, RIGHT]})
+    _, _, _run, _ = build(tmp_path, models, LOCALFACTORY_FACTORY__STRICT_HOLDOUT="true")
+    repair_prompt = [p for role, p in models.prompts if role == "coder"][1]
+    assert "1 of 1 end-to-end checks by users failed" in repair_prompt
+    assert "random-sums" not in repair_prompt
+
+
+def test_replay_reproduces_the_run_without_any_model(tmp_path: Path) -> None:
+    models = ScriptedModels({"planner": [PLAN], "test_writer": [TESTS], "coder": [WRONG, RIGHT]})
+    factory, store, run, _ = build(tmp_path, models)
+    calls_before = sum(models.counts.values())
+    factory._chat = None  # a replay must not need a model at all
+    again = factory.replay(run.id)
+    assert again.status.value == "succeeded" and again.replay_of == run.id
+    assert states(store, again.id) == states(store, run.id)
+    assert sum(models.counts.values()) == calls_before
+    assert all(c.backend == "replay" for c in store.model_calls(again.id))
+
+
+def test_a_path_outside_the_workspace_is_refused(tmp_path: Path) -> None:
+    evil = RIGHT + "\n../escape.py\n```python\nx = 1\n```\n"
+    models = ScriptedModels({"planner": [PLAN], "test_writer": [TESTS], "coder": [evil]})
+    _, store, run, _ = build(tmp_path, models)
+    assert run.status.value == "succeeded"
+    assert not (tmp_path / "build" / "escape.py").exists()
+    assert any("escape.py" in line.message for line in store.read_log(run.id))
+
+
+def test_a_run_without_scenarios_is_delivered_with_a_warning(tmp_path: Path) -> None:
+    models = ScriptedModels({"planner": [PLAN], "test_writer": [TESTS], "coder": [RIGHT]})
+    _, store, run, _ = build(tmp_path, models, scenario=None)
+    assert run.status.value == "succeeded"
+    assert any("no holdout scenarios" in line.message for line in store.read_log(run.id))
+
+
+@pytest.mark.parametrize("role", ["test_writer", "coder"])
+def test_a_model_error_fails_the_run_with_its_message(tmp_path: Path, role: str) -> None:
+    from localfactory.errors import BackendUnavailable
+
+    def broken(n: int) -> str:
+        raise BackendUnavailable("The model server is gone.")
+
+    answers = {"planner": [PLAN], "test_writer": [TESTS], "coder": [RIGHT], role: broken}
+    models = ScriptedModels(answers)  # type: ignore[arg-type]
+    _, _, run, _ = build(tmp_path, models)
+    assert run.status.value == "failed" and "The model server is gone." in (run.error or "")
