@@ -16,7 +16,7 @@ from github.GithubException import (
     UnknownObjectException,
 )
 
-from tests.twins.conftest import GitHubTwin
+from tests.twins.served import GitHubTwin
 
 pytestmark = pytest.mark.integration
 

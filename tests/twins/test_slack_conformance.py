@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from slack_sdk.errors import SlackApiError
 
-from tests.twins.conftest import SlackTwin
+from tests.twins.served import SlackTwin
 
 pytestmark = pytest.mark.integration
 

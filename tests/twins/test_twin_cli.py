@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from slack_sdk import WebClient
 
-from tests.twins.conftest import call_admin
+from tests.twins.served import call_admin
 
 pytestmark = pytest.mark.integration
 

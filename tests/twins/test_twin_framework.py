@@ -15,7 +15,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from localfactory.twins.catalog import get_twin, load_twin
 from localfactory.twins.serve import build_app, run_in_thread
-from tests.twins.conftest import SlackTwin, call_admin
+from tests.twins.served import SlackTwin, call_admin
 
 pytestmark = pytest.mark.integration
 
