@@ -15,13 +15,11 @@ import re
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote_plus
 
 from localfactory.twins import admin
 from localfactory.twins.core import (
     INVALID_ARGUMENTS,
     INVALID_TOKEN,
-    MALFORMED_BODY,
     METHOD_NOT_ALLOWED,
     MISSING_TOKEN,
     RATE_LIMITED,
@@ -39,21 +37,20 @@ from localfactory.twins.journal import DEFAULT_CAPACITY, Journal
 from localfactory.twins.openapi import openapi_document
 from localfactory.twins.schema import SchemaViolation
 from localfactory.twins.state import TwinState
+from localfactory.twins.wire import (
+    drop_connection,
+    encode,
+    parse_fields,
+    parse_form,
+    parse_json,
+    read_body,
+    send_json,
+)
 
 log = logging.getLogger("localfactory.twins")
 
-_JSON_HEADERS = [(b"content-type", b"application/json; charset=utf-8")]
 _ADMIN = admin.PREFIX + "/"
 _NO_ARGS: dict[str, Any] = {}
-_JSON_BODY = {"body": "json"}
-_FORM_BODY = {"body": "form"}
-
-
-def _encode(body: Any) -> bytes:
-    """The JSON text of a reply body; ``None`` (a 204's body) is no text at all."""
-    if body is None:
-        return b""
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 class TwinApp:
@@ -91,7 +88,7 @@ class TwinApp:
                 by_method = self._exact.setdefault(full, {})
             for method in op.methods:
                 by_method[method] = op
-        self._openapi = _encode(openapi_document(twin, admin.ROUTES))
+        self._openapi = encode(openapi_document(twin, admin.ROUTES))
 
     # -- ASGI entry -------------------------------------------------------------------
 
@@ -102,7 +99,7 @@ class TwinApp:
             if path.startswith(_ADMIN):
                 await self._admin(scope, receive, send)
             elif path == "/openapi.json":
-                await _send_bytes(send, 200, self._openapi, ())
+                await send_json(send, 200, self._openapi, ())
             else:
                 await self._serve(scope, receive, send)
         elif kind == "lifespan":
@@ -133,7 +130,7 @@ class TwinApp:
         started = time.perf_counter()
         method: str = scope["method"]
         path: str = scope["path"]
-        body = await _read_body(receive)
+        body = await read_body(receive)
         op, path_params, known = self._route(method, path)
         errors = self.twin.errors
         fault_kind: str | None = None
@@ -149,7 +146,7 @@ class TwinApp:
                     await asyncio.sleep(fault.delay_s)
             if fault is not None and fault.kind == "drop":
                 self.journal.record(method, path, op.name, 0, started, "drop", None)
-                await _drop(receive, send)
+                await drop_connection(receive, send)
                 return
             if fault is not None and fault.kind == "rate_limit":
                 reply = errors.render(Refusal(RATE_LIMITED, retry_after=fault.retry_after_s), op)
@@ -166,7 +163,7 @@ class TwinApp:
                 except Exception:
                     log.exception("The %s twin failed on %s %s", self.twin.name, method, path)
                     reply = errors.render(Refusal(SERVER_ERROR, status=500), op)
-        await _send_bytes(send, reply.status, _encode(reply.body), reply.headers)
+        await send_json(send, reply.status, encode(reply.body), reply.headers)
         self.journal.record(
             method, path, op.name if op else None, reply.status, started, fault_kind, args
         )
@@ -182,9 +179,9 @@ class TwinApp:
         if op.args is not None:
             raw_args = dict(query)
             if body:
-                raw_args.update(_parse_fields(body, headers.get("content-type", "")))
+                raw_args.update(parse_fields(body, headers.get("content-type", "")))
         elif body:
-            parsed_body = _parse_json(body)
+            parsed_body = parse_json(body)
         principal = self._authenticate(op, headers.get("authorization"), raw_args)
         try:
             args = op.check_args(raw_args, "") if op.check_args is not None else raw_args
@@ -230,7 +227,7 @@ class TwinApp:
     # -- the admin API ----------------------------------------------------------------
 
     async def _admin(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        raw = await _read_body(receive)
+        raw = await read_body(receive)
         route, param, known = admin.find_route(scope["method"], scope["path"])
         try:
             if route is None:
@@ -247,88 +244,4 @@ class TwinApp:
             reply = route.handler(self, query, body, param)
         except admin.AdminError as exc:
             reply = exc.reply
-        await _send_bytes(send, reply.status, _encode(reply.body), reply.headers)
-
-
-async def _read_body(receive: Any) -> bytes:
-    message = await receive()
-    body: bytes = message.get("body", b"")
-    if not message.get("more_body"):
-        return body
-    chunks = [body]
-    while message.get("more_body"):
-        message = await receive()
-        chunks.append(message.get("body", b""))
-    return b"".join(chunks)
-
-
-def _parse_fields(body: bytes, content_type: str) -> dict[str, Any]:
-    """The arguments in a form or JSON body (Slack accepts both for most methods)."""
-    if content_type.startswith("application/json"):
-        parsed = _parse_json(body)
-        if not isinstance(parsed, dict):
-            raise Refusal(
-                MALFORMED_BODY, detail="The JSON body must be an object.", extra=_JSON_BODY
-            )
-        return parsed
-    try:
-        return parse_form(body.decode())
-    except UnicodeDecodeError:
-        raise Refusal(
-            MALFORMED_BODY, detail="The form body is not UTF-8.", extra=_FORM_BODY
-        ) from None
-
-
-def parse_form(text: str) -> dict[str, str]:
-    """``a=1&b=x+y`` as a dictionary (the last value wins); decodes only pairs that need it."""
-    fields: dict[str, str] = {}
-    for pair in text.split("&"):
-        if not pair:
-            continue
-        key, _, value = pair.partition("=")
-        if "%" in pair or "+" in pair:
-            key, value = unquote_plus(key), unquote_plus(value)
-        fields[key] = value
-    return fields
-
-
-def _parse_json(body: bytes) -> Any:
-    try:
-        return json.loads(body)
-    except ValueError:
-        raise Refusal(
-            MALFORMED_BODY, detail="The body is not valid JSON.", extra=_JSON_BODY
-        ) from None
-
-
-async def _send_bytes(
-    send: Any, status: int, payload: bytes, extra: tuple[tuple[str, str], ...]
-) -> None:
-    if status == 204:  # No Content: no body, and no headers describing one
-        headers: list[tuple[bytes, bytes]] = []
-        payload = b""
-    else:
-        headers = [*_JSON_HEADERS, (b"content-length", str(len(payload)).encode())]
-    headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in extra]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": payload})
-
-
-async def _drop(receive: Any, send: Any) -> None:
-    """Close the connection without answering, as a crashed upstream or a flaky proxy would.
-
-    Under uvicorn, ``receive`` is a method of the connection's request cycle, which holds
-    the transport: closing it sends no response at all, and marking the cycle as
-    disconnected keeps uvicorn from writing its own 500 afterwards. Under any other
-    server the fallback promises a body and never sends it.
-    """
-    cycle = getattr(receive, "__self__", None)
-    transport = getattr(cycle, "transport", None)
-    if cycle is not None and transport is not None:
-        cycle.disconnected = True
-        transport.close()
-        return
-    await send(
-        {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"1")]}
-    )
-    raise ConnectionAbortedError("fault: dropped connection")
+        await send_json(send, reply.status, encode(reply.body), reply.headers)

@@ -186,7 +186,14 @@ class Operation:
 
 
 class Twin:
-    """A declared twin: its operations and the service-specific parts."""
+    """A declared twin: its operations and the service-specific parts.
+
+    ``issue_token(state, request)`` returns the principal a new token stands for (any
+    JSON object; handlers see it as ``call.principal``). It may set ``token_prefix`` to
+    override the scheme's prefix for this token (Slack: ``xoxp-`` for users); the key is
+    removed before the principal is stored. ``seed(state, request)`` adds seed data and
+    returns what it created.
+    """
 
     def __init__(
         self,

@@ -7,7 +7,6 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from localfactory.twins.app import parse_form
 from localfactory.twins.faults import FaultPlan
 from localfactory.twins.pages import (
     BadCursor,
@@ -17,6 +16,7 @@ from localfactory.twins.pages import (
     page_after,
 )
 from localfactory.twins.schema import SchemaError, SchemaViolation, compile_schema
+from localfactory.twins.wire import parse_form
 
 ARGS: dict[str, Any] = {
     "type": "object",
