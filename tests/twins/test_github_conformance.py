@@ -171,6 +171,9 @@ def test_error_bodies_have_githubs_shape(github: GitHubTwin) -> None:
     assert body["errors"] == [{"resource": "Issue", "field": "title", "code": "missing_field"}]
     status, _, body = raw(github, "POST", "/repos/octocat/shapes/issues", b"{not json")
     assert (status, body["message"]) == (400, "Problems parsing JSON")
+    status, _, created = raw(github, "POST", "/repos/octocat/shapes/issues", b'{"title": "Same"}')
+    assert status == 201
+    assert raw(github, "GET", "/repos/octocat/shapes/issues/1")[2] == created
     status, _, body = raw(github, "GET", "/repos/octocat/shapes/issues/99")
     assert (status, body["message"]) == (404, "Not Found") and body["documentation_url"]
 

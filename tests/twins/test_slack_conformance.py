@@ -52,6 +52,7 @@ def test_channel_names_follow_slack_rules(slack: SlackTwin) -> None:
     assert (
         slack_error(client.api_call, "conversations.create", params={}) == "invalid_name_required"
     )
+    assert client.conversations_info(channel=created["id"])["channel"] == created
     info = client.conversations_info(channel=created["id"], include_num_members=True)["channel"]
     assert info["name"] == "release-notes" and info["num_members"] == 1
 
