@@ -41,6 +41,9 @@ def up(
         None, "--port", help="Port to listen on (default: the twin's own)."
     ),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    restore: str | None = typer.Option(
+        None, "--restore", help="Start from this snapshot (saved with POST /_twin/snapshot)."
+    ),
 ) -> None:
     """Start a twin in the background."""
     from localfactory.twins.catalog import get_twin
@@ -57,7 +60,7 @@ def up(
         raise UserError(
             f"Port {chosen} is not a TCP port.", hint="Use a port between 1024 and 65535."
         )
-    record = start_local(manifest, host=host, port=chosen)
+    record = start_local(manifest, host=host, port=chosen, restore=restore)
     typer.echo(f"{name} twin running (pid {record.pid})")
     typer.echo(f"  API:   {record.api_url}")
     typer.echo(f"  admin: {record.url}/_twin/  (a token: POST {record.url}/_twin/tokens)")

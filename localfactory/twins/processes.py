@@ -121,7 +121,14 @@ def _port_is_free(host: str, port: int) -> bool:
     return True
 
 
-def start_local(manifest: TwinManifest, *, host: str, port: int) -> TwinProcess:
+def snapshot_dir(name: str) -> Path:
+    """Where a twin started by ``up`` keeps its snapshots."""
+    return twins_dir() / name / "snapshots"
+
+
+def start_local(
+    manifest: TwinManifest, *, host: str, port: int, restore: str | None = None
+) -> TwinProcess:
     """Start the twin as a detached process and wait until it answers its health check."""
     existing = read_record(manifest.name)
     if existing is not None and is_alive(existing):
@@ -136,7 +143,13 @@ def start_local(manifest: TwinManifest, *, host: str, port: int) -> TwinProcess:
         )
     run_dir().mkdir(parents=True, exist_ok=True)
     log = log_path(manifest.name)
-    snapshots = twins_dir() / manifest.name / "snapshots"
+    snapshots = snapshot_dir(manifest.name)
+    if restore is not None and not (snapshots / f"{restore}.json").is_file():
+        saved = sorted(p.stem for p in snapshots.glob("*.json")) if snapshots.is_dir() else []
+        raise UserError(
+            f"The {manifest.name} twin has no snapshot named {restore!r}.",
+            hint=f"Saved snapshots: {', '.join(saved) or '(none)'}, in {snapshots}.",
+        )
     command = [
         sys.executable,
         "-m",
@@ -148,6 +161,8 @@ def start_local(manifest: TwinManifest, *, host: str, port: int) -> TwinProcess:
         str(port),
     ]
     command += ["--snapshot-dir", str(snapshots)]
+    if restore is not None:
+        command += ["--restore", restore]
     with log.open("ab") as out:
         out.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} starting {manifest.name}\n".encode())
         out.flush()

@@ -77,11 +77,20 @@ def test_up_serves_slack_until_down(cli: Cli) -> None:
     logs = cli("logs", "slack")
     assert f"slack twin: {base}/api/" in logs.stdout
 
+    channel = client.conversations_create(name="survives")["channel"]["id"]
+    call_admin(base, "POST", "/_twin/snapshot", {"name": "kept"})
+
     stopped = cli("down", "slack")
     assert stopped.returncode == 0 and f"pid {pid}" in stopped.stdout
     assert not _pid_running(pid)
     assert "No twins are running" in cli("status").stdout
     assert cli("down", "slack").returncode == 2
+
+    missing = cli("up", "slack", "--local", "--port", str(port), "--restore", "nothing")
+    assert missing.returncode == 2 and "Saved snapshots: kept" in missing.stderr
+    restored = cli("up", "slack", "--local", "--port", str(port), "--restore", "kept")
+    assert restored.returncode == 0, restored.stderr
+    assert client.conversations_info(channel=channel)["channel"]["name"] == "survives"
 
 
 def test_up_refuses_docker_mode_and_busy_ports(cli: Cli) -> None:
