@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from localfactory.twins.core import Refusal, Reply
 from localfactory.twins.faults import FaultPlan
 from localfactory.twins.schema import SchemaViolation, compile_schema
-from localfactory.twins.state import SnapshotError, read_snapshot, save_snapshot
+from localfactory.twins.state import SnapshotError, TwinState, read_snapshot, save_snapshot
 
 if TYPE_CHECKING:
     from localfactory.twins.app import TwinApp
@@ -125,7 +125,7 @@ def _snapshot(app: TwinApp, query: dict[str, str], body: Any, param: str) -> Rep
 def _restore(app: TwinApp, query: dict[str, str], body: Any, param: str) -> Reply:
     request = _snapshot_request(body)
     if "state" in request:
-        app.state = app.twin.state_type.load(request["state"])
+        app.state = _load(app, request["state"], "the request")
         return Reply({"restored": True, "name": None})
     name = request.get("name", "default")
     path = app.snapshot_dir / f"{name}.json"
@@ -134,8 +134,23 @@ def _restore(app: TwinApp, query: dict[str, str], body: Any, param: str) -> Repl
     except SnapshotError as exc:
         status = 404 if not path.exists() else 400
         raise AdminError(status, "bad_snapshot", str(exc)) from None
-    app.state = app.twin.state_type.load(data)
+    app.state = _load(app, data, str(path))
     return Reply({"restored": True, "name": name, "path": str(path)})
+
+
+def _load(app: TwinApp, data: dict[str, Any], source: str) -> TwinState:
+    """The state in ``data``, or a 400 when it is not a twin's tables and counters."""
+    tables, counters = data.get("tables"), data.get("counters")
+    if not isinstance(tables, dict) or not all(isinstance(t, dict) for t in tables.values()):
+        raise AdminError(400, "bad_snapshot", f"The state in {source} has no tables.")
+    if not isinstance(counters, dict):
+        raise AdminError(400, "bad_snapshot", f"The state in {source} has no counters.")
+    try:
+        return app.twin.state_type.load(data)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise AdminError(
+            400, "bad_snapshot", f"The state in {source} does not fit: {exc!r}."
+        ) from None
 
 
 def _state(app: TwinApp, query: dict[str, str], body: Any, param: str) -> Reply:

@@ -244,4 +244,9 @@ class TwinApp:
             reply = route.handler(self, query, body, param)
         except admin.AdminError as exc:
             reply = exc.reply
+        except Exception as exc:
+            log.exception("The %s twin's admin call %s failed", self.twin.name, scope["path"])
+            reply = Reply(
+                {"error": "admin_call_failed", "detail": f"{type(exc).__name__}: {exc}"}, 500
+            )
         await send_json(send, reply.status, encode(reply.body), reply.headers)

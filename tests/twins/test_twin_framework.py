@@ -107,6 +107,9 @@ def test_restore_refuses_missing_and_unsafe_snapshots(slack: SlackTwin) -> None:
     assert status == 404 and body["error"] == "bad_snapshot"
     status, body = call_admin(slack.url, "POST", "/_twin/snapshot", {"name": "../outside"})
     assert status == 400 and body["error"] == "bad_snapshot_request"
+    status, body = call_admin(slack.url, "POST", "/_twin/restore", {"state": {"tables": 5}})
+    assert status == 400 and body["error"] == "bad_snapshot"
+    assert slack.client().auth_test()["ok"]  # the state in place was kept
 
 
 def slack_error_code(call: Any, **kwargs: Any) -> str:
