@@ -16,9 +16,12 @@ PYTEST_ARGS ?=
 
 .PHONY: run test unit setup models lint typecheck bench clean
 
+# The main job: build the shipped example spec end to end with the embedded default coder.
+RUN_SPEC ?= examples/text-tools.md
+
 run: $(STAMP)
 	$(LF) models install $(RUN_MODEL)
-	$(LF) ask --role coder "Write a Python function is_palindrome(s: str) -> bool that ignores case and non-alphanumeric characters, with a docstring and two doctest examples."
+	$(LF) run $(RUN_SPEC)
 
 test: $(STAMP)
 	$(LF) models install $(TEST_MODEL)

@@ -7,8 +7,6 @@ is not charged for the night.
 
 from __future__ import annotations
 
-import time
-
 from localfactory.spec import Budget
 from localfactory.store import RunStore
 
@@ -23,12 +21,17 @@ def tokens_used(store: RunStore, run_id: str) -> int:
     return sum(u.prompt_tokens + u.generated_tokens for u in store.usage(run_id))
 
 
-def seconds_used(store: RunStore, run_id: str) -> float:
-    total = 0.0
-    now = time.time()
+def seconds_used(store: RunStore, run_id: str, *, current_step_s: float = 0.0) -> float:
+    """Working time: each finished step's own ``work_s`` (time while a process worked on it),
+    plus ``current_step_s`` for the step in progress. Time while no process ran (killed,
+    waiting to be resumed) is not charged."""
+    total = current_step_s
     for step in store.steps(run_id):
-        end = step.finished_at.timestamp() if step.finished_at else now
-        total += max(0.0, end - step.started_at.timestamp())
+        out = step.output or {}
+        if "work_s" in out:
+            total += float(out["work_s"])
+        elif step.finished_at is not None:
+            total += max(0.0, (step.finished_at - step.started_at).total_seconds())
     return total
 
 

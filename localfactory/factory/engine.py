@@ -10,6 +10,7 @@ or repeated and no model call is made twice.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -192,6 +193,7 @@ class Factory:
             retry = self._retries(run.id, state)
             if stop is None and retry >= self.settings.factory.max_stage_retries:
                 stop = f"the {state.value} stage produced unusable output {retry} times in a row"
+            began = time.monotonic()
             if step is None:
                 step = self.store.begin_step(run.id, state.value, input={"commit": ws.head()})
             gateway.at_step(step.seq)
@@ -210,6 +212,7 @@ class Factory:
                     result = STAGES[state](ctx)
                 except UserError as exc:
                     result = StageResult(Outcome.ERROR, str(exc))
+            result.output.setdefault("work_s", round(time.monotonic() - began, 3))
             self._close(run.id, state, step.seq, result, ws)
             step = None
         return self.store.get_run(run.id)

@@ -80,9 +80,10 @@ def collect(
     for s in store.steps(run.id):
         out = s.output or {}
         end = s.finished_at or s.started_at
+        seconds = float(out.get("work_s", (end - s.started_at).total_seconds()))
         steps.append(StepLine(
             s.seq, s.name, str(out.get("outcome", s.status.value)), str(out.get("reason", s.error or "")),
-            (end - s.started_at).total_seconds(), tokens_by_step.get(s.seq, 0), str(out.get("commit", ""))[:10],
+            seconds, tokens_by_step.get(s.seq, 0), str(out.get("commit", ""))[:10],
         ))  # fmt: skip
     satisfaction = []
     for info in store.list_artifacts(run.id, kind="satisfaction"):
