@@ -1,0 +1,441 @@
+"""``localfactory bench factory SUITE``: the factory against single-shot generation.
+
+For every spec of a suite (a folder of specs, graded by the subfolder they sit in:
+``easy/``, ``medium/``, ``hard/``), two sides run one after the other with the same model:
+
+(a) single-shot: one coder call with the rendered spec asking for the whole module, its
+    files written to a fresh folder;
+(b) the factory: a full :class:`~localfactory.factory.engine.Factory` run in a fresh
+    project folder, every role on the same model.
+
+Then the spec's holdout scenarios run against what each side produced, with the factory's
+own scenario runner. A side *solves* a spec when every scenario trajectory passes. The
+report gives, per spec and overall, solved, satisfaction, time and tokens, the solve rates,
+and PASS/MISS against the target: the factory beats single-shot by at least 15 points.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+import types
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+from localfactory.config import RoleSettings, Settings, StoreSettings
+from localfactory.errors import PromptTooLong, UserError
+from localfactory.factory import prompts
+from localfactory.factory.calls import ChatFn
+from localfactory.factory.context import StageContext
+from localfactory.factory.engine import Factory
+from localfactory.factory.extract import extract_files
+from localfactory.factory.holdout import Satisfaction, run_scenarios
+from localfactory.factory.layout import layout_for
+from localfactory.factory.workspace import UnsafePath, Workspace
+from localfactory.llm.call import Message
+from localfactory.sandbox import Limits, LocalSandbox, Sandbox
+from localfactory.spec import Spec, load_spec, render_for_prompt
+from localfactory.spec.scenario import Scenario, load_scenarios
+from localfactory.store import RunStore
+
+TARGET_POINTS = 15.0
+"""The factory's solve rate must beat single-shot's by this many percentage points."""
+TARGET_MODEL = "qwen2.5-coder-1.5b"
+"""The model the target is set for."""
+LEVELS = ("easy", "medium", "hard")
+SINGLE_SHOT_TOKENS = 2048
+"""The same cap the factory's coder has for one file."""
+
+SINGLE_SHOT = (
+    """Here is a specification of software to build.
+
+{spec}
+
+Write the complete implementation in `{path}`. Implement every function of the interface with
+exactly the given signature, following the acceptance criteria.
+
+"""
+    + prompts.FILE_FORMAT
+)
+
+MakeSandbox = Callable[[Path, Limits], Sandbox]
+
+
+@dataclass(frozen=True)
+class SuiteSpec:
+    path: Path
+    spec: Spec
+    level: str
+    """The subfolder the spec sits in (``easy``, ``medium``, ``hard``), or ``-``."""
+    scenarios: list[Scenario]
+
+
+@dataclass
+class Attempt:
+    """What one side made of one spec, as the holdout scenarios judged it."""
+
+    solved: bool
+    satisfaction: float | None
+    passed: int
+    trajectories: int
+    seconds: float
+    tokens: int
+    status: str
+    """``ok`` or what went wrong (single-shot); the run's status and reason (factory)."""
+
+
+@dataclass
+class SpecResult:
+    name: str
+    level: str
+    single_shot: Attempt
+    factory: Attempt
+    run_id: str | None = None
+
+
+Side = str  # "single_shot" | "factory"
+SIDES: tuple[Side, ...] = ("single_shot", "factory")
+
+
+@dataclass
+class BenchReport:
+    model: str
+    suite: str
+    workdir: str
+    results: list[SpecResult] = field(default_factory=list)
+
+    def _attempts(self, side: Side, level: str | None = None) -> list[Attempt]:
+        return [getattr(r, side) for r in self.results if level is None or r.level == level]
+
+    def solved(self, side: Side, level: str | None = None) -> int:
+        return sum(a.solved for a in self._attempts(side, level))
+
+    def solve_rate(self, side: Side, level: str | None = None) -> float | None:
+        attempts = self._attempts(side, level)
+        return sum(a.solved for a in attempts) / len(attempts) if attempts else None
+
+    def points(self) -> float | None:
+        """How many percentage points the factory's solve rate is above single-shot's."""
+        single, factory = self.solve_rate("single_shot"), self.solve_rate("factory")
+        return None if single is None or factory is None else (factory - single) * 100
+
+    def mean(self, side: Side, what: str) -> float | None:
+        values = [float(getattr(a, what)) for a in self._attempts(side)]
+        return sum(values) / len(values) if values else None
+
+    def verdict(self) -> str:
+        points = self.points()
+        return "PASS" if points is not None and points >= TARGET_POINTS else "MISS"
+
+    def summary_lines(self) -> list[str]:
+        n = len(self.results)
+        if not n:
+            return ["no specs were run"]
+        lines = []
+        for side, label in (("single_shot", "single-shot"), ("factory", "factory")):
+            levels = ", ".join(
+                f"{lvl} {self.solved(side, lvl)}/{len(self._attempts(side, lvl))}"
+                for lvl in (*LEVELS, "-")
+                if self._attempts(side, lvl)
+            )
+            lines.append(
+                f"{label:<12} solved {self.solved(side)}/{n} ({_pct(self.solve_rate(side))}; "
+                f"{levels}); per spec {_secs(self.mean(side, 'seconds'))}, "
+                f"{self.mean(side, 'tokens') or 0:,.0f} tokens"
+            )
+        note = "" if self.model == TARGET_MODEL else f"; the target is set for {TARGET_MODEL}"
+        lines.append(
+            f"the factory beats single-shot by {self.points():+.0f} points "
+            f"(target at least +{TARGET_POINTS:.0f} with {self.model}{note}): {self.verdict()}"
+        )
+        return lines
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "suite": self.suite,
+            "workdir": self.workdir,
+            "specs": [asdict(r) for r in self.results],
+            "solve_rate": {side: self.solve_rate(side) for side in SIDES},
+            "solve_rate_by_level": {
+                side: {lvl: self.solve_rate(side, lvl) for lvl in LEVELS} for side in SIDES
+            },
+            "points": self.points(),
+            "mean_seconds": {side: self.mean(side, "seconds") for side in SIDES},
+            "mean_tokens": {side: self.mean(side, "tokens") for side in SIDES},
+            "target_points": TARGET_POINTS,
+            "target_model": TARGET_MODEL,
+            "verdict": self.verdict(),
+        }
+
+    def write_json(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(self.as_dict(), indent=2) + "\n")
+        tmp.replace(path)
+
+
+# -- the table ---------------------------------------------------------------------------
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.0f}%"
+
+
+def _secs(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f} s"
+
+
+def _cells(a: Attempt) -> str:
+    return f"{'yes' if a.solved else 'no':<6} {_pct(a.satisfaction):>5} {_secs(a.seconds):>7} {a.tokens:>8,}"
+
+
+def table_header() -> list[str]:
+    side = f"{'solved':<6} {'sat':>5} {'time':>7} {'tokens':>8}"
+    return [
+        f"{'':<18} {'':<6}   {'single-shot':<29}   {'factory':<29}",
+        f"{'spec':<18} {'level':<6}   {side}   {side}   run",
+    ]
+
+
+def table_row(r: SpecResult) -> str:
+    return f"{r.name:<18} {r.level:<6}   {_cells(r.single_shot)}   {_cells(r.factory)}   {r.factory.status}"
+
+
+# -- the suite -------------------------------------------------------------------------
+def load_suite(
+    folder: Path, *, only: Sequence[str] = (), limit: int | None = None, scenarios_dir: Path
+) -> list[SuiteSpec]:
+    """The suite's specs (easy first, then by name), each with its holdout scenarios."""
+    if not folder.is_dir():
+        raise UserError(
+            f"The suite {folder} is not a folder.",
+            hint="Give a folder of spec files, such as examples/suite.",
+        )
+    paths = [p for p in folder.rglob("*.md") if p.name.lower() != "readme.md"]
+    entries = []
+    for path in paths:
+        level = path.parent.name if path.parent != folder else "-"
+        spec = load_spec(path)
+        entries.append((path, spec, level))
+    order = {lvl: i for i, lvl in enumerate(LEVELS)}
+    entries.sort(key=lambda e: (order.get(e[2], len(LEVELS)), e[1].name))
+    if only:
+        wanted = {n.strip() for name in only for n in name.split(",") if n.strip()}
+        unknown = wanted - {e[1].name for e in entries}
+        if unknown:
+            raise UserError(
+                f"The suite {folder} has no spec named {', '.join(sorted(unknown))}.",
+                hint="Spec names: " + ", ".join(e[1].name for e in entries),
+            )
+        entries = [e for e in entries if e[1].name in wanted]
+    if limit is not None:
+        entries = entries[:limit]
+    if not entries:
+        raise UserError(f"The suite {folder} has no specs to run.", hint="Add *.md spec files.")
+    suite = []
+    for path, spec, level in entries:
+        scenarios = load_scenarios(scenarios_dir / spec.name)
+        if not scenarios:
+            raise UserError(
+                f"The spec {spec.name} has no holdout scenarios in {scenarios_dir / spec.name}.",
+                hint="The bench judges both sides by the scenarios: add them, or pass --scenarios.",
+            )
+        suite.append(SuiteSpec(path, spec, level, scenarios))
+    return suite
+
+
+def find_scenarios_dir(suite: Path, settings: Settings) -> Path:
+    """The ``scenarios/`` folder beside the suite's repository, else the settings' one."""
+    for folder in suite.resolve().parents:
+        if (folder / "scenarios").is_dir():
+            return folder / "scenarios"
+    return settings.project_path(settings.factory.scenarios_dir)
+
+
+def bench_settings(base: Settings, model: str) -> Settings:
+    """``base`` with every role on ``model`` (through the coder's backend)."""
+    backend = base.role("coder").backend
+    roles = {name: RoleSettings(model=model, backend=backend) for name in base.roles}
+    return base.model_copy(update={"roles": roles})
+
+
+# -- judging ---------------------------------------------------------------------------
+def holdout_score(
+    spec: Spec,
+    folder: Path,
+    scenarios: list[Scenario],
+    make_sandbox: MakeSandbox = LocalSandbox,
+) -> Satisfaction:
+    """The scenarios run against the software in ``folder`` by the factory's own runner."""
+
+    def sandbox(*, wall_time_s: float | None = None) -> Sandbox:
+        return make_sandbox(folder, Limits(wall_time_s=wall_time_s or 60.0))
+
+    # run_scenarios reads only these three things of a stage's context.
+    site = types.SimpleNamespace(spec=spec, workspace=Workspace(folder), sandbox=sandbox)
+    return Satisfaction(run_scenarios(cast(StageContext, site), scenarios), threshold=1.0)
+
+
+def _attempt(sat: Satisfaction, seconds: float, tokens: int, status: str) -> Attempt:
+    return Attempt(
+        solved=sat.trajectories > 0 and sat.passed == sat.trajectories,
+        satisfaction=sat.overall,
+        passed=sat.passed,
+        trajectories=sat.trajectories,
+        seconds=round(seconds, 2),
+        tokens=tokens,
+        status=status,
+    )
+
+
+def single_shot(
+    entry: SuiteSpec, chat: ChatFn, folder: Path, make_sandbox: MakeSandbox = LocalSandbox
+) -> Attempt:
+    """One coder call for the whole module; its files written to ``folder``, then judged."""
+    spec, layout = entry.spec, layout_for(entry.spec)
+    folder.mkdir(parents=True, exist_ok=True)
+    prompt = SINGLE_SHOT.format(spec=render_for_prompt(spec), path=layout.code_path)
+    messages = [
+        Message(role="system", content=prompts.SYSTEM),
+        Message(role="user", content=prompt),
+    ]
+    started = time.monotonic()
+    try:
+        result = chat("coder", messages, options={"max_tokens": SINGLE_SHOT_TOKENS})
+    except PromptTooLong as exc:
+        return _attempt(Satisfaction([], 1.0), time.monotonic() - started, 0, exc.message)
+    seconds = time.monotonic() - started
+    tokens = result.prompt_tokens + result.generated_tokens
+    ws = Workspace(folder)
+    for path, content in layout.extra_files:
+        ws.write(path, content)
+    found = extract_files(result.text, expected=[layout.code_path])
+    status = (
+        "ok" if any(e.path == layout.code_path for e in found.edits) else "no code for the module"
+    )
+    for edit in found.edits:
+        if edit.path.endswith(".py") and not edit.path.startswith("tests/"):
+            try:
+                ws.write(edit.path, edit.content)
+            except UnsafePath:
+                continue
+    return _attempt(
+        holdout_score(spec, folder, entry.scenarios, make_sandbox), seconds, tokens, status
+    )
+
+
+def factory_run(
+    entry: SuiteSpec,
+    chat: ChatFn,
+    settings: Settings,
+    project: Path,
+    scenarios_dir: Path,
+    *,
+    emit: Callable[[str], None],
+    make_sandbox: MakeSandbox = LocalSandbox,
+) -> tuple[Attempt, str | None]:
+    """A full factory run in the fresh project folder ``project``, then judged like single-shot."""
+    project.mkdir(parents=True, exist_ok=True)
+    factory_settings = settings.factory.model_copy(
+        update={"scenarios_dir": scenarios_dir.resolve()}
+    )
+    run_settings = settings.model_copy(
+        update={"project_dir": project, "factory": factory_settings, "store": StoreSettings()}
+    )
+    store = RunStore(run_settings.store_path())
+    factory = Factory(run_settings, store, chat=chat, emit=emit, make_sandbox=make_sandbox)
+    started = time.monotonic()
+    run = factory.start(entry.path)
+    try:
+        run = factory.run(run.id)
+        status = run.status.value if run.error is None else f"{run.status.value}: {run.error}"
+    except Exception as exc:  # one crashed run must not end a long benchmark; it is reported
+        status = f"crashed: {type(exc).__name__}: {exc}"
+        emit(f"the factory crashed on {entry.spec.name}: {status}")
+    seconds = time.monotonic() - started
+    tokens = sum(u.prompt_tokens + u.generated_tokens for u in store.usage(run.id))
+    store.close()
+    root = run_settings.project_path(run_settings.factory.workspace_dir) / entry.spec.name
+    if root.is_dir():
+        sat = holdout_score(entry.spec, root, entry.scenarios, make_sandbox)
+    else:
+        sat = Satisfaction([], 1.0)
+    return _attempt(sat, seconds, tokens, status), run.id
+
+
+def run_bench(
+    suite: list[SuiteSpec],
+    settings: Settings,
+    chat: ChatFn,
+    *,
+    model: str,
+    suite_name: str,
+    workdir: Path,
+    scenarios_dir: Path,
+    json_path: Path,
+    out: Callable[[str], None] = print,
+    say: Callable[[str], None] = print,
+    make_sandbox: MakeSandbox = LocalSandbox,
+) -> BenchReport:
+    """Both sides on every spec; a table row as each spec ends, the JSON file kept up to date."""
+    report = BenchReport(model=model, suite=suite_name, workdir=str(workdir))
+    for line in table_header():
+        out(line)
+    for i, entry in enumerate(suite, 1):
+        name = entry.spec.name
+        say(f"[{i}/{len(suite)}] {name} ({entry.level}): single-shot ...")
+        single = single_shot(entry, chat, workdir / "single-shot" / name, make_sandbox)
+        say(f"[{i}/{len(suite)}] {name}: factory ...")
+        factory, run_id = factory_run(
+            entry, chat, settings, workdir / "factory" / name, scenarios_dir,
+            emit=lambda line: say(f"    {line.strip()}"), make_sandbox=make_sandbox,
+        )  # fmt: skip
+        result = SpecResult(name, entry.level, single, factory, run_id)
+        report.results.append(result)
+        out(table_row(result))
+        report.write_json(json_path)
+    out("")
+    for line in report.summary_lines():
+        out(line)
+    return report
+
+
+def main(
+    base: Settings,
+    suite_dir: Path,
+    *,
+    model: str | None = None,
+    limit: int | None = None,
+    only: Sequence[str] = (),
+    scenarios: Path | None = None,
+    workdir: Path | None = None,
+    json_path: Path | None = None,
+    chat: ChatFn | None = None,
+    out: Callable[[str], None] = print,
+    say: Callable[[str], None] = print,
+) -> BenchReport:
+    """What ``localfactory bench factory`` does: load the suite, run both sides, report."""
+    model = model or base.role("coder").model
+    settings = bench_settings(base, model)
+    scenarios_dir = scenarios or find_scenarios_dir(suite_dir, settings)
+    suite = load_suite(suite_dir, only=only, limit=limit, scenarios_dir=scenarios_dir)
+    if workdir is None:
+        workdir = Path(tempfile.mkdtemp(prefix="localfactory-bench-"))
+    workdir = workdir.resolve()
+    json_path = json_path or workdir / "bench-factory.json"
+    if chat is None:
+        from localfactory.llm.router import Router
+
+        chat = Router(settings).chat
+    say(
+        f"localfactory bench factory: {len(suite)} spec(s) from {suite_dir} with {model}; "
+        f"outputs and run stores in {workdir}"
+    )
+    report = run_bench(
+        suite, settings, chat, model=model, suite_name=str(suite_dir), workdir=workdir,
+        scenarios_dir=scenarios_dir, json_path=json_path, out=out, say=say,
+    )  # fmt: skip
+    out(f"results: {json_path}")
+    return report

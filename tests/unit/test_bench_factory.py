@@ -1,0 +1,176 @@
+"""``localfactory bench factory``: its bookkeeping, with a scripted model on a tiny suite."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from localfactory.bench import factory as bench
+from localfactory.bench.factory import Attempt, BenchReport, SpecResult
+from localfactory.config import Settings
+from localfactory.errors import UserError
+from localfactory.llm.call import ChatResult
+from tests.factory_helpers import PLAN, RIGHT, SCENARIO, SPEC, TESTS, WRONG, ScriptedModels
+
+
+def _spec(folder: Path, level: str, name: str, scenarios: Path | None) -> Path:
+    path = folder / level / f"{name}.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text((SPEC % {"iterations": 4}).replace("name: adder", f"name: {name}"))
+    if scenarios is not None:
+        (scenarios / name).mkdir(parents=True, exist_ok=True)
+        (scenarios / name / "sums.yaml").write_text(SCENARIO)
+    return path
+
+
+def _attempt(solved: bool, seconds: float = 10.0, tokens: int = 100) -> Attempt:
+    sat = 1.0 if solved else 0.5
+    return Attempt(solved, sat, 4 if solved else 2, 4, seconds, tokens, "ok")
+
+
+def test_solve_rates_points_and_means() -> None:
+    report = BenchReport("qwen2.5-coder-1.5b", "suite", "/tmp/x")
+    for name, level, single, factory in [
+        ("a", "easy", True, True),
+        ("b", "easy", False, True),
+        ("c", "medium", False, True),
+        ("d", "hard", False, False),
+    ]:
+        report.results.append(
+            SpecResult(name, level, _attempt(single, 10, 100), _attempt(factory, 30, 1000))
+        )
+    assert report.solve_rate("single_shot") == 0.25
+    assert report.solve_rate("factory") == 0.75
+    assert report.solve_rate("factory", "easy") == 1.0
+    assert report.solve_rate("factory", "hard") == 0.0
+    assert report.points() == pytest.approx(50.0)
+    assert report.mean("factory", "seconds") == 30.0
+    assert report.mean("single_shot", "tokens") == 100.0
+    assert report.verdict() == "PASS"
+    summary = "\n".join(report.summary_lines())
+    assert "single-shot  solved 1/4 (25%; easy 1/2, medium 0/1, hard 0/1)" in summary
+    assert "factory      solved 3/4 (75%" in summary
+    assert "+50 points" in summary and summary.endswith("PASS")
+
+
+def test_a_gain_below_fifteen_points_misses_and_other_models_are_labelled() -> None:
+    report = BenchReport("qwen2.5-coder-0.5b", "suite", "/tmp/x")
+    for i in range(10):
+        report.results.append(SpecResult(f"s{i}", "easy", _attempt(i < 5), _attempt(i < 6)))
+    assert report.points() == pytest.approx(10.0)
+    assert report.verdict() == "MISS"
+    last = report.summary_lines()[-1]
+    assert "the target is set for qwen2.5-coder-1.5b" in last and last.endswith("MISS")
+
+
+def test_an_empty_report_says_so() -> None:
+    report = BenchReport("m", "suite", "/tmp/x")
+    assert report.solve_rate("factory") is None and report.points() is None
+    assert report.verdict() == "MISS"
+    assert report.summary_lines() == ["no specs were run"]
+
+
+def test_the_suite_is_ordered_by_level_and_can_be_narrowed(tmp_path: Path) -> None:
+    suite, scenarios = tmp_path / "suite", tmp_path / "scenarios"
+    for level, name in [
+        ("hard", "h-one"),
+        ("easy", "e-two"),
+        ("medium", "m-one"),
+        ("easy", "e-one"),
+    ]:
+        _spec(suite, level, name, scenarios)
+    (suite / "README.md").write_text("# not a spec\n")
+    order = [e.spec.name for e in bench.load_suite(suite, scenarios_dir=scenarios)]
+    assert order == ["e-one", "e-two", "m-one", "h-one"]
+    assert [e.level for e in bench.load_suite(suite, limit=3, scenarios_dir=scenarios)] == [
+        "easy",
+        "easy",
+        "medium",
+    ]
+    only = bench.load_suite(suite, only=["h-one,e-two"], scenarios_dir=scenarios)
+    assert [e.spec.name for e in only] == ["e-two", "h-one"]
+    with pytest.raises(UserError, match="no spec named nope"):
+        bench.load_suite(suite, only=["nope"], scenarios_dir=scenarios)
+
+
+def test_a_spec_without_scenarios_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    _spec(tmp_path / "suite", "easy", "lonely", None)
+    with pytest.raises(UserError, match="no holdout scenarios"):
+        bench.load_suite(tmp_path / "suite", scenarios_dir=tmp_path / "scenarios")
+    with pytest.raises(UserError, match="not a folder"):
+        bench.load_suite(tmp_path / "missing", scenarios_dir=tmp_path)
+
+
+def test_every_role_runs_on_the_chosen_model(settings: Settings) -> None:
+    chosen = bench.bench_settings(settings, "qwen2.5-coder-0.5b")
+    assert {r.model for r in chosen.roles.values()} == {"qwen2.5-coder-0.5b"}
+    assert set(chosen.roles) == set(settings.roles)
+
+
+def test_bench_runs_both_sides_and_writes_table_and_json(
+    tmp_path: Path, settings: Settings
+) -> None:
+    suite, scenarios = tmp_path / "suite", tmp_path / "scenarios"
+    _spec(suite, "easy", "adder", scenarios)
+    # Single-shot gets it wrong; the factory writes the same bug, is told by its tests, repairs.
+    models = ScriptedModels(
+        {"planner": [PLAN], "test_writer": [TESTS], "coder": [WRONG, WRONG, RIGHT]}
+    )
+    lines: list[str] = []
+    progress: list[str] = []
+    report = bench.main(
+        settings, suite, model="scripted", chat=models.chat, scenarios=scenarios,
+        workdir=tmp_path / "work", out=lines.append, say=progress.append,
+    )  # fmt: skip
+    (result,) = report.results
+    assert (result.single_shot.solved, result.factory.solved) == (False, True)
+    assert result.single_shot.trajectories == result.factory.trajectories == 4
+    assert result.single_shot.satisfaction == 0.0 and result.factory.satisfaction == 1.0
+    assert result.factory.status == "succeeded"
+    assert result.single_shot.tokens > 0 and result.factory.tokens > result.single_shot.tokens
+    assert report.points() == pytest.approx(100.0)
+
+    row = next(line for line in lines if line.startswith("adder"))
+    assert row.split()[:3] == ["adder", "easy", "no"]
+    assert row.split()[7] == "yes" and row.endswith("succeeded")
+    assert any("factory beats single-shot by +100 points" in line for line in lines)
+    assert any("] plan" in line for line in progress)  # the factory's steps show as it goes
+
+    data = json.loads((tmp_path / "work" / "bench-factory.json").read_text())
+    assert data["model"] == "scripted"
+    assert data["solve_rate"] == {"single_shot": 0.0, "factory": 1.0}
+    assert data["points"] == pytest.approx(100.0)
+    assert data["specs"][0]["name"] == "adder" and data["specs"][0]["run_id"]
+    assert data["specs"][0]["factory"]["solved"] is True
+    single_shot_code = tmp_path / "work" / "single-shot" / "adder" / "adder.py"
+    assert "return a - b" in single_shot_code.read_text()
+    # The single-shot prompt is the rendered spec and asks for the whole module.
+    role, prompt = models.prompts[0]
+    assert role == "coder" and "`add(2, 3)` returns `5`" in prompt and "adder.py" in prompt
+
+
+def test_an_answer_without_code_and_a_crashing_factory_are_reported(
+    tmp_path: Path, settings: Settings
+) -> None:
+    suite, scenarios = tmp_path / "suite", tmp_path / "scenarios"
+    _spec(suite, "easy", "adder", scenarios)
+
+    models = ScriptedModels({"coder": ["I cannot write that."]})
+
+    def chat(role: str, messages: Any, **kwargs: Any) -> ChatResult:
+        if role == "planner":
+            raise RuntimeError("the engine fell over")
+        return models.chat(role, messages, **kwargs)
+
+    report = bench.main(
+        settings, suite, model="scripted", chat=chat, scenarios=scenarios,
+        workdir=tmp_path / "work", out=lambda _: None, say=lambda _: None,
+    )  # fmt: skip
+    (result,) = report.results
+    assert result.single_shot.status == "no code for the module"
+    assert not result.single_shot.solved and result.single_shot.passed == 0
+    assert result.factory.status == "crashed: RuntimeError: the engine fell over"
+    assert not result.factory.solved
