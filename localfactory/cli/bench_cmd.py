@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -32,3 +33,38 @@ def llm(
     )
     for line in report.lines():
         print(line)
+
+
+@app.command("factory")
+def factory(
+    suite: Annotated[Path, typer.Argument(help="A folder of specs.")] = Path("examples/suite"),
+    model: Annotated[
+        str | None, typer.Option(help="The model for every role (default: the coder's).")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Run only the first N specs.")] = None,
+    only: Annotated[
+        list[str] | None, typer.Option(help="Run only these specs (repeat, or comma-separated).")
+    ] = None,
+    scenarios: Annotated[
+        Path | None, typer.Option(help="Holdout scenarios folder (default: the repository's).")
+    ] = None,
+    workdir: Annotated[
+        Path | None,
+        typer.Option(help="Where the outputs and run stores go (default: a new temp folder)."),
+    ] = None,
+    json_path: Annotated[
+        Path | None,
+        typer.Option("--json", help="Result file (default: WORKDIR/bench-factory.json)."),
+    ] = None,
+) -> None:
+    """The factory against single-shot generation on a suite of specs (PASS/MISS against the target)."""
+    from localfactory.bench import factory as bench_factory
+    from localfactory.cli.common import settings
+
+    def say(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    bench_factory.main(
+        settings(), suite, model=model, limit=limit, only=only or [], scenarios=scenarios,
+        workdir=workdir, json_path=json_path, say=say,
+    )  # fmt: skip
