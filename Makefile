@@ -46,12 +46,13 @@ $(STAMP): pyproject.toml | $(PY)
 	touch $(STAMP)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check localfactory tests
-	$(VENV)/bin/ruff format --check localfactory tests
+	$(VENV)/bin/ruff check localfactory twins tests
+	$(VENV)/bin/ruff format --check localfactory twins tests
 	$(VENV)/bin/lint-imports
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy --explicit-package-bases twins
 
 bench: $(STAMP)
 	$(LF) models install $(TEST_MODEL)
