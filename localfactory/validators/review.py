@@ -32,6 +32,8 @@ DECISION_NAME = "decision.json"
 FEEDBACK_USED_NAME = "review-feedback.json"
 
 Decision = Literal["approve", "reject"]
+DONE: dict[str, str] = {"approve": "approved", "reject": "rejected"}
+"""Each decision as people say it once it is made."""
 
 
 class ReviewError(UserError):
@@ -121,7 +123,7 @@ def decide(
     earlier = decision_of(store, run.id)
     if earlier is not None:
         raise ReviewError(
-            f"Run {run.id} was already {earlier.decision}d by {earlier.by} at {earlier.at}.",
+            f"Run {run.id} was already {DONE[earlier.decision]} by {earlier.by} at {earlier.at}.",
             hint="Start a new run of the spec to change the outcome.",
         )
     comment = comment.strip()
@@ -136,7 +138,7 @@ def decide(
     )  # fmt: skip
     store.put_artifact(run.id, DECISION_NAME, json.dumps(record.as_dict(), indent=2),
                        kind=REVIEW_KIND)  # fmt: skip
-    store.log(run.id, f"{decision}d by {record.by}" + (f": {comment}" if comment else ""))
+    store.log(run.id, f"{DONE[decision]} by {record.by}" + (f": {comment}" if comment else ""))
     return record
 
 

@@ -20,7 +20,10 @@ WRITER = Provenance(frozenset({"coder"}), frozenset({"qwen2.5-coder-1.5b"}))
 QUESTION = Question(
     key="criterion-1",
     criterion="parse_age('x') raises ValueError",
-    evidence=(("Code", "def parse_age(t): return int(t)"), ("Specification", "parse_age(t) -> int")),
+    evidence=(
+        ("Code", "def parse_age(t): return int(t)"),
+        ("Specification", "parse_age(t) -> int"),
+    ),
     ask="Requirement: parse_age('x') raises ValueError\nDoes the code meet it?",
     rephrased="Check again: parse_age('x') raises ValueError. Is it satisfied?",
 )
@@ -56,7 +59,9 @@ def with_senior(settings: Settings) -> Settings:
 
 
 def test_two_agreeing_answers_decide_and_the_second_is_swapped_and_rephrased(settings):
-    models = Models({"qwen2.5-coder-0.5b": [verdict("fail", 0.2), verdict("fail", 0.0, "no check")]})
+    models = Models(
+        {"qwen2.5-coder-0.5b": [verdict("fail", 0.2), verdict("fail", 0.0, "no check")]}
+    )
     j = make_judge(settings, models).judge(QUESTION, system="Judge.", produced_by=WRITER)
 
     assert (j.outcome, j.score, j.consistent, j.needs_human) == ("fail", 0.1, True, False)
@@ -170,9 +175,7 @@ def test_a_judge_on_the_writers_model_is_marked_and_starts_from_its_own_prompt(s
 def test_many_questions_ask_every_first_framing_before_any_second_one(settings):
     q2 = Question("criterion-2", "c2", QUESTION.evidence, "ask two", "ask two again")
     models = Models({"qwen2.5-coder-0.5b": [verdict("pass")] * 4})
-    out = make_judge(settings, models).judge_many(
-        [QUESTION, q2], system="J", produced_by=WRITER
-    )
+    out = make_judge(settings, models).judge_many([QUESTION, q2], system="J", produced_by=WRITER)
     asks = [r.messages[1].content.rsplit("### Question\n", 1)[1] for _, r in models.requests]
     assert asks == [QUESTION.ask, "ask two", QUESTION.rephrased, "ask two again"]
     assert [j.outcome for j in out] == ["pass", "pass"]
@@ -187,5 +190,3 @@ def test_the_schema_lists_scores_llama_cpp_can_enforce():
     assert VERDICT_SCHEMA["properties"]["score"]["enum"][0] == 0.0
     assert VERDICT_SCHEMA["properties"]["score"]["enum"][-1] == 1.0
     assert VERDICT_SCHEMA["properties"]["verdict"]["enum"] == ["pass", "fail"]
-
-

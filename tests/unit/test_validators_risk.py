@@ -17,13 +17,13 @@ def charge_card(card_number: str, amount_cents: int) -> str:
     return f"charged {amount_cents}"
 '''
 
-TEXT_TOOLS = '''\
+TEXT_TOOLS = """\
 def slugify(text: str) -> str:
     words = text.lower().split()
     if "" in words:
         words.remove("")
     return "-".join(words)
-'''
+"""
 
 SATISFIED = {"overall": 1.0, "threshold": 1.0}
 
@@ -60,7 +60,7 @@ def test_a_plain_text_tool_is_accepted_automatically():
 
 
 def test_each_sensitive_area_is_found_from_code_and_names():
-    code = '''\
+    code = """\
 import os, shutil, subprocess, socket
 
 def login(user, password):
@@ -79,7 +79,7 @@ def run(cmd):
     return subprocess.run(cmd)
 
 QUERY = "DELETE FROM users WHERE id = ?"
-'''
+"""
     areas = touched_areas({"app.py": code, "tests/test_app.py": "def test_payment(): pass"})
     assert set(areas) == {
         "authentication", "deletion", "permissions", "secrets", "shell", "network",
@@ -123,7 +123,9 @@ def test_undecided_judgements_and_failed_validators_raise_the_score():
 
 def test_satisfaction_below_target_and_delete_routes_count():
     service = spec(kind="http-service", module="api", routes={"DELETE /items/{id}": "removes"})
-    risk = score({"api.py": "x = 1\n"}, spec=service, satisfaction={"overall": 0.5, "threshold": 0.9})
+    risk = score(
+        {"api.py": "x = 1\n"}, spec=service, satisfaction={"overall": 0.5, "threshold": 0.9}
+    )
     texts = [r.text for r in risk.reasons]
     assert "satisfaction 50% is below its target 90%" in texts
     assert "touches deletion: the route DELETE /items/{id}" in texts
