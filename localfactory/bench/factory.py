@@ -39,6 +39,7 @@ from localfactory.llm.call import Message
 from localfactory.sandbox import Limits, LocalSandbox, Sandbox
 from localfactory.spec import Spec, load_spec, render_for_prompt
 from localfactory.spec.scenario import Scenario, load_scenarios
+from localfactory.spec.starter import examples_dir
 from localfactory.store import RunStore
 
 TARGET_POINTS = 15.0
@@ -46,6 +47,7 @@ TARGET_POINTS = 15.0
 TARGET_MODEL = "qwen2.5-coder-1.5b"
 """The model the target is set for."""
 LEVELS = ("easy", "medium", "hard")
+DEFAULT_SUITE = "examples/suite"
 SINGLE_SHOT_TOKENS = 2048
 """The same cap the factory's coder has for one file."""
 
@@ -201,6 +203,13 @@ def table_header() -> list[str]:
 
 def table_row(r: SpecResult) -> str:
     return f"{r.name:<18} {r.level:<6}   {_cells(r.single_shot)}   {_cells(r.factory)}   {r.factory.status}"
+
+
+def _verdict(a: Attempt) -> str:
+    return (
+        f"{'solved' if a.solved else 'not solved'} ({a.passed}/{a.trajectories} trajectories) "
+        f"in {a.seconds:.0f} s, {a.tokens:,} tokens; {a.status}"
+    )
 
 
 # -- the suite -------------------------------------------------------------------------
@@ -387,13 +396,14 @@ def run_bench(
         name = entry.spec.name
         say(f"[{i}/{len(suite)}] {name} ({entry.level}): single-shot ...")
         single = single_shot(entry, chat, workdir / "single-shot" / name, make_sandbox)
-        say(f"[{i}/{len(suite)}] {name}: factory ...")
+        say(f"[{i}/{len(suite)}] {name}: single-shot {_verdict(single)}; factory ...")
         factory, run_id = factory_run(
             entry, chat, settings, workdir / "factory" / name, scenarios_dir,
             emit=lambda line: say(f"    {line.strip()}"), make_sandbox=make_sandbox,
         )  # fmt: skip
         result = SpecResult(name, entry.level, single, factory, run_id)
         report.results.append(result)
+        say(f"[{i}/{len(suite)}] {name}: factory {_verdict(factory)} (run {run_id})")
         out(table_row(result))
         report.write_json(json_path)
     out("")
@@ -417,18 +427,23 @@ def main(
     say: Callable[[str], None] = print,
 ) -> BenchReport:
     """What ``localfactory bench factory`` does: load the suite, run both sides, report."""
+    if not suite_dir.is_dir() and suite_dir == Path(DEFAULT_SUITE):
+        suite_dir = examples_dir() / "suite"  # run from outside a checkout: the bundled copy
     model = model or base.role("coder").model
     settings = bench_settings(base, model)
     scenarios_dir = scenarios or find_scenarios_dir(suite_dir, settings)
     suite = load_suite(suite_dir, only=only, limit=limit, scenarios_dir=scenarios_dir)
+    if chat is None:
+        from localfactory.llm.router import EMBEDDED, Router
+        from localfactory.models import catalog
+
+        if settings.role("coder").backend == EMBEDDED:
+            catalog.installed_gguf(model, settings)  # a missing model is said before any work
+        chat = Router(settings).chat
     if workdir is None:
         workdir = Path(tempfile.mkdtemp(prefix="localfactory-bench-"))
     workdir = workdir.resolve()
     json_path = json_path or workdir / "bench-factory.json"
-    if chat is None:
-        from localfactory.llm.router import Router
-
-        chat = Router(settings).chat
     say(
         f"localfactory bench factory: {len(suite)} spec(s) from {suite_dir} with {model}; "
         f"outputs and run stores in {workdir}"
