@@ -156,6 +156,23 @@ class ValidatorSettings(_Section):
     """Most acceptance criteria the code-review judge checks one by one; the others are reported as not judged."""
 
 
+class TwinsSettings(_Section):
+    base_image: str = "localfactory/twin-base:bookworm"
+    """Image that twin images are built on; it needs ``python3`` with ``venv``. Default: a Debian image bootstrapped offline."""
+
+    bootstrap_base: bool = True
+    """Make the base image with debootstrap (as root) when the Docker engine does not have it yet."""
+
+    debian_suite: str = "bookworm"
+    """Debian release the bootstrapped base image is made of (its python3 serves the twin)."""
+
+    debian_mirror: str | None = None
+    """Debian mirror debootstrap fetches from. Default: the first Debian source in this machine's apt configuration."""
+
+    docker_host: str | None = None
+    """Docker engine to use, such as ``unix:///var/run/docker.sock``. Default: ``DOCKER_HOST``, else the engine's standard socket."""
+
+
 class Settings(_Section):
     models: ModelsSettings = Field(default_factory=ModelsSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
@@ -164,6 +181,7 @@ class Settings(_Section):
     store: StoreSettings = Field(default_factory=StoreSettings)
     factory: FactorySettings = Field(default_factory=FactorySettings)
     validators: ValidatorSettings = Field(default_factory=ValidatorSettings)
+    twins: TwinsSettings = Field(default_factory=TwinsSettings)
 
     project_dir: Path = Field(default_factory=Path.cwd, exclude=True)
     """The folder holding ``localfactory.toml`` (or the working directory when there is none)."""
