@@ -68,3 +68,27 @@ def factory(
         settings(), suite, model=model, limit=limit, only=only or [], scenarios=scenarios,
         workdir=workdir, json_path=json_path, say=say,
     )  # fmt: skip
+
+
+@app.command("judge")
+def judge(
+    model: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A judge model to score (repeat; default: the judge role's, and the escalation role's)."
+        ),
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="Only the first N calibration items of each kind.")
+    ] = None,
+) -> None:
+    """Judge models side by side on the labelled calibration set: agreement and self-consistency."""
+    from localfactory.cli.common import settings
+    from localfactory.validators import bench as judge_bench
+
+    def say(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    models = model or judge_bench.default_models(settings())
+    for line in judge_bench.run(settings(), models, limit=limit, say=say).lines():
+        print(line)
