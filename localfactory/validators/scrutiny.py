@@ -120,18 +120,25 @@ def _joined(files: Mapping[str, str]) -> str:
     return "\n\n".join(f"# file: {path}\n{text.rstrip()}" for path, text in sorted(files.items()))
 
 
+def criterion_question(key: str, criterion: str, code: str, spec_brief: str) -> Question:
+    """Does ``code`` meet one acceptance criterion? (The code first: questions on it share a prefix.)"""
+    return Question(
+        key=key,
+        criterion=criterion,
+        evidence=(("Code", code), ("Specification", spec_brief)),
+        ask=prompts.CRITERION_ASK.format(criterion=criterion),
+        rephrased=prompts.CRITERION_REPHRASED.format(criterion=criterion),
+    )
+
+
 def questions(material: ScrutinyMaterial, *, max_criteria: int) -> list[Question]:
     """One question per acceptance criterion (up to ``max_criteria``), then the review question."""
     code = _joined(material.code) or "(no code was written)"
     spec_brief = f"{material.spec.name}\n{render_interface(material.spec)}"
-    out = []
-    for i, criterion in enumerate(material.spec.acceptance[:max_criteria], 1):
-        out.append(Question(
-            key=f"criterion-{i}", criterion=criterion,
-            evidence=(("Code", code), ("Specification", spec_brief)),
-            ask=prompts.CRITERION_ASK.format(criterion=criterion),
-            rephrased=prompts.CRITERION_REPHRASED.format(criterion=criterion),
-        ))  # fmt: skip
+    out = [
+        criterion_question(f"criterion-{i}", criterion, code, spec_brief)
+        for i, criterion in enumerate(material.spec.acceptance[:max_criteria], 1)
+    ]
     review = prompts.REVIEW_CRITERION
     out.append(Question(
         key="review", criterion=review,
