@@ -126,26 +126,24 @@ class ModelGateway:
             )
         assert self._chat is not None
         result = self._chat(role, messages, json_schema=json_schema, options=options)
-        self.store.record_model_call(
-            self.run_id,
-            self._step,
-            role=result.role,
-            backend=result.backend,
-            model=result.model,
-            request=request,
-            response_text=result.text,
-            finish_reason=result.finish_reason,
-            prompt_tokens=result.prompt_tokens,
-            cached_tokens=result.cached_tokens,
-            generated_tokens=result.generated_tokens,
-            ttft_s=result.time_to_first_token_s,
-            total_s=result.total_s,
-            tokens_per_s=result.tokens_per_s,
-            fallback_reason=result.fallback_reason,
-            details=result.details,
-        )
+        self._record(request, result.role, result.backend, result.model, result.text, result.finish_reason,
+                     result.prompt_tokens, result.cached_tokens, result.generated_tokens,
+                     ttft_s=result.time_to_first_token_s, total_s=result.total_s, tokens_per_s=result.tokens_per_s,
+                     fallback_reason=result.fallback_reason, details=result.details)  # fmt: skip
         self._produced.append(result.text)
         return Answer(result.text, result.prompt_tokens, result.generated_tokens, False)
+
+    def _record(
+        self, request: dict[str, Any], role: str, backend: str, model: str, text: str | None,
+        finish_reason: str | None, prompt_tokens: int, cached_tokens: int | None, generated_tokens: int,
+        **timings: Any,
+    ) -> None:  # fmt: skip
+        assert self._step is not None
+        self.store.record_model_call(
+            self.run_id, self._step, role=role, backend=backend, model=model, request=request,
+            response_text=text, finish_reason=finish_reason, prompt_tokens=prompt_tokens,
+            cached_tokens=cached_tokens, generated_tokens=generated_tokens, **timings,
+        )  # fmt: skip
 
     def _copy(self, recorded: Any, request: dict[str, Any]) -> None:
         """Keep the replayed answer in the replay run too, so it can be reported and audited."""
@@ -157,19 +155,6 @@ class ModelGateway:
                 level="warning",
                 step_seq=self._step,
             )
-        self.store.record_model_call(
-            self.run_id,
-            self._step,
-            role=recorded.role,
-            backend="replay",
-            model=recorded.model,
-            request=request,
-            response_text=recorded.response_text,
-            finish_reason=recorded.finish_reason,
-            prompt_tokens=recorded.prompt_tokens,
-            cached_tokens=recorded.prompt_tokens,
-            generated_tokens=recorded.generated_tokens,
-            ttft_s=0.0,
-            total_s=0.0,
-            details={"replay_of": self.replay_of},
-        )
+        self._record(request, recorded.role, "replay", recorded.model, recorded.response_text,
+                     recorded.finish_reason, recorded.prompt_tokens, recorded.prompt_tokens,
+                     recorded.generated_tokens, ttft_s=0.0, total_s=0.0, details={"replay_of": self.replay_of})  # fmt: skip

@@ -74,35 +74,35 @@ class Factory:
     def start(self, spec_path: Path) -> Run:
         """Record a new run of the spec at ``spec_path`` (not started yet: call :meth:`run`)."""
         spec = load_spec(spec_path)
-        text = spec_path.read_text(encoding="utf-8")
-        with self.store.transaction():
-            run = self.store.create_run(
-                spec_name=spec.name,
-                spec_path=spec_path.resolve(),
-                spec_sha256=spec.content_hash(),
-                settings=self.settings.model_dump(mode="json"),
-                budget=spec.budget.model_dump(),
-                state=START.value,
-            )
-            self.store.put_artifact(run.id, SPEC_ARTIFACT, text, kind="spec")
-        return run
+        return self._create(
+            spec_path.read_text(encoding="utf-8"),
+            spec_name=spec.name,
+            spec_path=spec_path.resolve(),
+            spec_sha256=spec.content_hash(),
+            settings=self.settings.model_dump(mode="json"),
+            budget=spec.budget.model_dump(),
+        )
 
     def replay(self, run_id: str) -> Run:
         """Run again from the stored model outputs of ``run_id``, calling no model."""
         original = self.store.find_run(run_id)
-        spec_text = self._spec_text(original.id)
-        with self.store.transaction():
-            run = self.store.create_run(
-                spec_name=original.spec_name,
-                spec_path=original.spec_path,
-                spec_sha256=original.spec_sha256,
-                settings=original.settings,
-                budget=original.budget,
-                state=START.value,
-                replay_of=original.id,
-            )
-            self.store.put_artifact(run.id, SPEC_ARTIFACT, spec_text, kind="spec")
+        run = self._create(
+            self._spec_text(original.id),
+            spec_name=original.spec_name,
+            spec_path=original.spec_path,
+            spec_sha256=original.spec_sha256,
+            settings=original.settings,
+            budget=original.budget,
+            replay_of=original.id,
+        )
         return self.run(run.id)
+
+    def _create(self, spec_text: str, **fields: Any) -> Run:
+        """A new run with its spec kept as it is now, in one transaction."""
+        with self.store.transaction():
+            run = self.store.create_run(state=START.value, **fields)
+            self.store.put_artifact(run.id, SPEC_ARTIFACT, spec_text, kind="spec")
+        return run
 
     def _spec_text(self, run_id: str) -> str:
         found = self.store.get_artifact(run_id, SPEC_ARTIFACT, kind="spec")

@@ -155,6 +155,19 @@ def _code_edit(ctx: StageContext, answer_text: str, *, merge: bool) -> tuple[lis
     return written, None
 
 
+def _write_code(ctx: StageContext, prompt: str, *, merge: bool, verb: str) -> StageResult:
+    """Ask the coder, write what it answered; RETRY with the problem noted when unusable."""
+    problem = ctx.note("code_problem") if ctx.retry > 0 else None
+    answer = ctx.gateway.chat(
+        "coder", _messages(_with_problem(prompt, problem)), options={"max_tokens": CODE_TOKENS}
+    )
+    written, issue = _code_edit(ctx, answer.text, merge=merge)
+    if issue:
+        ctx.put_note("code_problem", issue)
+        return StageResult(Outcome.RETRY, f"unusable code: {issue}")
+    return StageResult(Outcome.OK, f"{verb} {', '.join(written)}", {"files": written})
+
+
 def implement(ctx: StageContext) -> StageResult:
     prompt = prompts.IMPLEMENT.format(
         spec=render_for_prompt(ctx.spec),
@@ -163,15 +176,7 @@ def implement(ctx: StageContext) -> StageResult:
         tests=ctx.workspace.read(ctx.layout.test_path) or "",
         path=ctx.layout.code_path,
     )
-    problem = ctx.note("code_problem") if ctx.retry > 0 else None
-    answer = ctx.gateway.chat(
-        "coder", _messages(_with_problem(prompt, problem)), options={"max_tokens": CODE_TOKENS}
-    )
-    written, issue = _code_edit(ctx, answer.text, merge=False)
-    if issue:
-        ctx.put_note("code_problem", issue)
-        return StageResult(Outcome.RETRY, f"unusable code: {issue}")
-    return StageResult(Outcome.OK, f"wrote {', '.join(written)}", {"files": written})
+    return _write_code(ctx, prompt, merge=False, verb="wrote")
 
 
 def repair(ctx: StageContext) -> StageResult:
@@ -183,12 +188,4 @@ def repair(ctx: StageContext) -> StageResult:
         code=ctx.workspace.read(ctx.layout.code_path) or "",
         feedback=ctx.note("feedback") or "(no details)",
     )
-    problem = ctx.note("code_problem") if ctx.retry > 0 and ctx.note("code_problem") else None
-    answer = ctx.gateway.chat(
-        "coder", _messages(_with_problem(prompt, problem)), options={"max_tokens": CODE_TOKENS}
-    )
-    written, issue = _code_edit(ctx, answer.text, merge=True)
-    if issue:
-        ctx.put_note("code_problem", issue)
-        return StageResult(Outcome.RETRY, f"unusable repair: {issue}")
-    return StageResult(Outcome.OK, f"rewrote {', '.join(written)}", {"files": written})
+    return _write_code(ctx, prompt, merge=True, verb="rewrote")
