@@ -6,7 +6,7 @@ request journal, snapshots and the admin API under ``/_twin/``. Shipped twins li
 the top-level ``twins/`` folder and are found by :mod:`localfactory.twins.catalog`.
 """
 
-from localfactory.twins.core import Call, Operation, Refusal, Reply, TokenScheme, Twin
+from localfactory.twins.core import Call, Operation, Refusal, Reply, Stream, TokenScheme, Twin
 from localfactory.twins.state import TwinState
 
-__all__ = ["Call", "Operation", "Refusal", "Reply", "TokenScheme", "Twin", "TwinState"]
+__all__ = ["Call", "Operation", "Refusal", "Reply", "Stream", "TokenScheme", "Twin", "TwinState"]

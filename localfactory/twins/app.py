@@ -30,6 +30,7 @@ from localfactory.twins.core import (
     Operation,
     Refusal,
     Reply,
+    Stream,
     Twin,
 )
 from localfactory.twins.faults import FaultPlan
@@ -45,6 +46,7 @@ from localfactory.twins.wire import (
     parse_json,
     read_body,
     send_json,
+    send_stream,
 )
 
 log = logging.getLogger("localfactory.twins")
@@ -156,7 +158,13 @@ class TwinApp:
                 try:
                     call = self._call(op, scope, body, path_params)
                     args = call.args if op.args is not None else call.body
+                    if op.raw_body:
+                        args = {"bytes": len(body)}
                     result = op.handler(call)
+                    if isinstance(result, Stream):
+                        status = await send_stream(receive, send, result, self._stream_failed)
+                        self.journal.record(method, path, op.name, status, started, None, args)
+                        return
                     reply = result if isinstance(result, Reply) else Reply(result, op.status)
                 except Refusal as refusal:
                     reply = errors.render(refusal, op)
@@ -180,6 +188,8 @@ class TwinApp:
             raw_args = dict(query)
             if body:
                 raw_args.update(parse_fields(body, headers.get("content-type", "")))
+        elif op.raw_body:
+            parsed_body = body
         elif body:
             parsed_body = parse_json(body)
         principal = self._authenticate(op, headers.get("authorization"), raw_args)
@@ -207,6 +217,9 @@ class TwinApp:
             query=query_string.decode(),
             path_text=scope["path"],
         )
+
+    def _stream_failed(self, exc: BaseException) -> None:
+        log.error("The %s twin's stream failed: %r", self.twin.name, exc, exc_info=exc)
 
     def _authenticate(
         self, op: Operation, authorization: str | None, raw_args: dict[str, Any]

@@ -10,10 +10,12 @@ validation, auth, faults, the journal, snapshots and the OpenAPI document.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from localfactory.twins.schema import Check, SchemaViolation, compile_schema
 from localfactory.twins.state import TwinState
@@ -52,6 +54,23 @@ class Reply:
     body: Any
     status: int = 200
     headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Stream:
+    """A reply sent piece by piece: each item of ``chunks`` as one line of JSON (NDJSON).
+
+    The items are produced off the event loop, in a worker thread, so a slow producer (a
+    model generating text) does not hold up other requests. They must therefore not touch
+    the twin's state: a handler changes the state before it returns the stream. An
+    exception while producing ends the stream (the status line has long been sent).
+    ``media_type`` ``application/json`` sends a single item as a plain JSON body.
+    """
+
+    chunks: Iterable[Any]
+    status: int = 200
+    headers: tuple[tuple[str, str], ...] = ()
+    media_type: str = "application/x-ndjson"
 
 
 class Refusal(Exception):
@@ -99,9 +118,18 @@ class TokenScheme:
     argument: str | None = None
     """An argument that may carry the token instead (Slack's ``token``); it is removed from the arguments."""
 
+    basic: Literal["username", "password"] | None = None
+    """Which half of HTTP Basic credentials carries the token (Jira Cloud: the password, with
+    the account's email as the username); None when the service takes no Basic credentials."""
+
     def extract(self, authorization: str | None, args: dict[str, Any]) -> str | None:
         if authorization:
             scheme, _, value = authorization.partition(" ")
+            if self.basic is not None and scheme.lower() == "basic":
+                pair = decode_basic(value)
+                if pair is None:
+                    return value.strip() or None
+                return (pair[0] if self.basic == "username" else pair[1]) or None
             if scheme.lower() in self.schemes and value.strip():
                 return value.strip()
             return authorization.strip() or None
@@ -110,6 +138,16 @@ class TokenScheme:
             if isinstance(value, str) and value:
                 return value
         return None
+
+
+def decode_basic(credentials: str) -> tuple[str, str] | None:
+    """The (username, password) in the base64 part of a ``Basic`` header, or None if it is not one."""
+    try:
+        text = base64.b64decode(credentials.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    username, sep, password = text.partition(":")
+    return (username, password) if sep else None
 
 
 @dataclass(slots=True)
@@ -157,6 +195,8 @@ class Operation:
     """REST style: the query string's parameters."""
     body: dict[str, Any] | None = None
     """REST style: the JSON body."""
+    raw_body: bool = False
+    """The body reaches the handler as bytes, unparsed (uploads); it is journalled by size only."""
     status: int = 200
     auth: bool = True
     also: tuple[str, ...] = ()

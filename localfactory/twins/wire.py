@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import threading
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote_plus
 
-from localfactory.twins.core import MALFORMED_BODY, Refusal
+from localfactory.twins.core import MALFORMED_BODY, Refusal, Stream
 
 _JSON_HEADERS = [(b"content-type", b"application/json; charset=utf-8")]
 _JSON_BODY = {"body": "json"}
@@ -82,6 +86,66 @@ async def send_json(
     headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in extra]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})
+
+
+async def send_stream(
+    receive: Any, send: Any, stream: Stream, on_error: Callable[[BaseException], None]
+) -> int:
+    """Send ``stream``'s items as they are produced, one JSON line each; returns the status sent.
+
+    No content-length, so the server frames the body in chunks. The items are produced by
+    one thread of their own (a generator holding a lock keeps it in the thread that took
+    it), keeping the event loop free for other requests. When the client goes away the
+    producer is stopped at its next item (``receive`` tells, once the body has been read).
+    """
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+    stop = threading.Event()
+
+    def hand_over(kind: str, value: Any) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop closed: nobody is listening
+            loop.call_soon_threadsafe(queue.put_nowait, (kind, value))
+
+    def produce() -> None:
+        items = iter(stream.chunks)
+        try:
+            for item in items:
+                hand_over("item", item)
+                if stop.is_set():
+                    break
+        except Exception as exc:
+            hand_over("error", exc)
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+            hand_over("end", None)
+
+    headers = [(b"content-type", stream.media_type.encode("latin-1"))]
+    headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in stream.headers]
+    newline = b"" if stream.media_type.startswith("application/json") else b"\n"
+
+    async def watch() -> None:
+        while (await receive()).get("type") != "http.disconnect":
+            pass
+        stop.set()
+
+    threading.Thread(target=produce, name="twin-stream", daemon=True).start()
+    watcher = asyncio.create_task(watch())
+    try:
+        await send({"type": "http.response.start", "status": stream.status, "headers": headers})
+        while (message := await queue.get())[0] != "end":
+            kind, value = message
+            if kind == "error":
+                on_error(value)
+                continue
+            chunk = encode(value) + newline
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    finally:
+        stop.set()
+        watcher.cancel()
+    await send({"type": "http.response.body", "body": b""})
+    return stream.status
 
 
 async def drop_connection(receive: Any, send: Any) -> None:
