@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from localfactory.errors import UserError
+
+if TYPE_CHECKING:
+    import docker
+
+    from localfactory.twins.catalog import TwinManifest
+    from localfactory.twins.docker_run import TwinContainer
 
 app = typer.Typer(
     help="Digital twins of SaaS APIs (Slack, GitHub) served on this machine.", no_args_is_help=True
@@ -36,7 +43,9 @@ def list_twins() -> None:
 @app.command("up")
 def up(
     name: str = typer.Argument(..., help="The twin to start (see `localfactory twin list`)."),
-    local: bool = typer.Option(False, "--local", help="Run it as a local background process."),
+    local: bool = typer.Option(
+        False, "--local", help="Run it as a local background process, even when Docker is there."
+    ),
     port: int | None = typer.Option(
         None, "--port", help="Port to listen on (default: the twin's own)."
     ),
@@ -44,22 +53,31 @@ def up(
     restore: str | None = typer.Option(
         None, "--restore", help="Start from this snapshot (saved with POST /_twin/snapshot)."
     ),
+    image: str | None = typer.Option(
+        None, "--image", help="Docker image to run (default: the one `twin build` makes)."
+    ),
 ) -> None:
-    """Start a twin in the background."""
+    """Start a twin in the background: in Docker when an engine answers, else as a local process."""
     from localfactory.twins.catalog import get_twin
     from localfactory.twins.processes import start_local
 
     manifest = get_twin(name)
-    if not local:
-        raise UserError(
-            "Docker mode is not built yet; use --local.",
-            hint=f"localfactory twin up {name} --local",
-        )
     chosen = manifest.default_port if port is None else port
     if not 1 <= chosen <= 65535:
         raise UserError(
             f"Port {chosen} is not a TCP port.", hint="Use a port between 1024 and 65535."
         )
+    if not local:
+        client = _engine()
+        if client is not None:
+            _up_in_docker(client, manifest, image, host=host, port=chosen, restore=restore)
+            return
+        typer.echo(
+            f"No Docker engine is reachable at {_engine_host()}; "
+            f"running the {name} twin as a local process."
+        )
+    else:
+        _refuse_if_in_docker(name)
     record = start_local(manifest, host=host, port=chosen, restore=restore)
     typer.echo(f"{name} twin running (pid {record.pid})")
     typer.echo(f"  API:   {record.api_url}")
@@ -73,6 +91,8 @@ def down(name: str = typer.Argument(..., help="The twin to stop.")) -> None:
     from localfactory.twins.processes import read_record, stop
 
     record = read_record(name)
+    if record is None and _down_in_docker(name):
+        return
     if record is None:
         raise UserError(
             f"No {name} twin is running.", hint="`localfactory twin status` shows what runs."
@@ -89,9 +109,19 @@ def status() -> None:
     from localfactory.twins.processes import all_records, health, is_alive
 
     records = all_records()
-    if not records:
-        typer.echo("No twins are running. Start one with `localfactory twin up NAME --local`.")
+    client = _engine()
+    containers = [] if client is None else _containers(client)
+    if not records and not containers:
+        typer.echo("No twins are running. Start one with `localfactory twin up NAME`.")
         return
+    for twin in containers:
+        answer = _health(twin.url) if twin.running else None
+        state = _health_words(answer) if twin.running else f"container {twin.status}"
+        uptime = _duration(time.time() - twin.started_at)
+        typer.echo(
+            f"{twin.name}: {twin.api_url}  container {twin.short_id} ({twin.image})  "
+            f"up {uptime}  {state}"
+        )
     for record in records:
         if not is_alive(record):
             typer.echo(
@@ -99,10 +129,7 @@ def status() -> None:
                 f"`localfactory twin down {record.name}` clears it"
             )
             continue
-        answer = health(record)
-        state = (
-            f"healthy, {answer.get('requests', 0)} requests served" if answer else "not answering"
-        )
+        state = _health_words(health(record))
         uptime = _duration(time.time() - record.started_at)
         typer.echo(f"{record.name}: {record.api_url}  pid {record.pid}  up {uptime}  {state}")
 
@@ -118,6 +145,9 @@ def logs(
     from localfactory.twins.processes import log_path
 
     get_twin(name)
+    client = _engine()
+    if client is not None and _logs_in_docker(client, name, lines, follow):
+        return
     path = log_path(name)
     if not path.is_file():
         raise UserError(
@@ -152,3 +182,159 @@ def _duration(seconds: float) -> str:
     if seconds < 7200:
         return f"{seconds // 60}m"
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def _health_words(answer: dict[str, Any] | None) -> str:
+    return f"healthy, {answer.get('requests', 0)} requests served" if answer else "not answering"
+
+
+# -- Docker -------------------------------------------------------------------------------
+
+
+@app.command("build")
+def build(
+    name: str = typer.Argument(..., help="The twin whose image to build."),
+    base: str | None = typer.Option(
+        None, "--base", help="Base image with python3 (default: [twins] base_image, bootstrapped)."
+    ),
+    tag: str | None = typer.Option(
+        None, "--tag", help="Image tag (default: localfactory/twin-NAME:VERSION)."
+    ),
+) -> None:
+    """Build the twin's Docker image with no network (wheels prepared here, installed --no-index)."""
+    from localfactory.cli.common import settings
+    from localfactory.twins.catalog import get_twin
+    from localfactory.twins.docker import build_image
+    from localfactory.twins.engine import connect
+
+    manifest = get_twin(name)
+    client = connect(settings().twins.docker_host)
+    started = time.monotonic()
+    built = build_image(client, manifest, settings().twins, base=base, tag=tag, say=typer.echo)
+    typer.echo(f"Built {built} in {time.monotonic() - started:.0f} s.")
+
+
+@app.command("export")
+def export(
+    name: str = typer.Argument(..., help="The twin whose image to export."),
+    output: Path = typer.Option(..., "--output", "-o", help="File to write (.tar, or .tar.gz)."),
+    tag: str | None = typer.Option(None, "--tag", help="Image to export (default: the twin's)."),
+) -> None:
+    """Write the twin's image to a file, for sites with no registry (`twin import` loads it)."""
+    from localfactory.cli.common import settings
+    from localfactory.twins.catalog import get_twin
+    from localfactory.twins.docker import export_image, image_tag, require_image
+    from localfactory.twins.engine import connect
+
+    get_twin(name)
+    client = connect(settings().twins.docker_host)
+    chosen = tag or image_tag(name)
+    require_image(client, chosen, name)
+    size = export_image(client, chosen, output)
+    typer.echo(f"Exported {chosen} to {output} ({size / 1e6:.0f} MB).")
+
+
+@app.command("import")
+def import_(file: Path = typer.Argument(..., help="A file written by `twin export`.")) -> None:
+    """Load a twin image exported elsewhere into this machine's Docker engine."""
+    from localfactory.cli.common import settings
+    from localfactory.twins.docker import import_image
+    from localfactory.twins.engine import connect
+
+    client = connect(settings().twins.docker_host)
+    tags = import_image(client, file)
+    typer.echo(f"Imported {', '.join(tags) or 'an untagged image'} from {file}.")
+
+
+def _engine_host() -> str:
+    from localfactory.cli.common import settings
+    from localfactory.twins.engine import engine_host
+
+    return engine_host(settings().twins.docker_host)
+
+
+def _engine() -> docker.DockerClient | None:
+    """A client of the Docker engine, or None when none answers (asked with a short time-out)."""
+    from localfactory.twins.engine import connect, engine_version
+
+    host = _engine_host()
+    return connect(host) if engine_version(host, timeout=3) is not None else None
+
+
+def _up_in_docker(
+    client: docker.DockerClient,
+    manifest: TwinManifest,
+    image: str | None,
+    *,
+    host: str,
+    port: int,
+    restore: str | None,
+) -> None:
+    from localfactory.cli.common import settings
+    from localfactory.twins import docker_run
+    from localfactory.twins.docker import build_image, image_tag, require_image
+    from localfactory.twins.docker_base import has_image
+
+    chosen = image or image_tag(manifest.name)
+    if image is None and not has_image(client, chosen):
+        typer.echo(f"No image of the {manifest.name} twin yet; building {chosen} first.")
+        build_image(client, manifest, settings().twins, say=typer.echo)
+    require_image(client, chosen, manifest.name)
+    twin = docker_run.start(client, manifest, image=chosen, host=host, port=port, restore=restore)
+    typer.echo(f"{manifest.name} twin running in Docker (container {twin.short_id}, {chosen})")
+    typer.echo(f"  API:   {twin.api_url}")
+    typer.echo(f"  admin: {twin.url}/_twin/  (a token: POST {twin.url}/_twin/tokens)")
+    typer.echo(f"  logs:  localfactory twin logs {manifest.name}")
+
+
+def _refuse_if_in_docker(name: str) -> None:
+    from localfactory.twins import docker_run
+
+    client = _engine()
+    running = docker_run.find(client, name) if client is not None else None
+    if running is not None and running.running:
+        raise UserError(
+            f"The {name} twin is already running in Docker at {running.api_url}.",
+            hint=f"Stop it first with `localfactory twin down {name}`.",
+        )
+
+
+def _down_in_docker(name: str) -> bool:
+    from localfactory.twins import docker_run
+
+    client = _engine()
+    if client is None:
+        return False
+    twin = docker_run.stop(client, name)
+    if twin is None:
+        return False
+    if twin.running:
+        typer.echo(f"Stopped the {name} twin (container {twin.short_id}).")
+    else:
+        typer.echo(f"The {name} twin's container had already exited ({twin.status}); removed it.")
+    return True
+
+
+def _containers(client: docker.DockerClient) -> list[TwinContainer]:
+    from localfactory.twins import docker_run
+
+    return docker_run.all_containers(client)
+
+
+def _health(url: str) -> dict[str, Any] | None:
+    from localfactory.twins.docker_run import health
+
+    return health(url)
+
+
+def _logs_in_docker(client: docker.DockerClient, name: str, lines: int, follow: bool) -> bool:
+    from localfactory.twins import docker_run
+
+    if docker_run.find(client, name) is None:
+        return False
+    try:
+        for line in docker_run.logs(client, name, lines, follow):
+            typer.echo(line)
+    except KeyboardInterrupt:
+        pass
+    return True

@@ -93,11 +93,18 @@ def test_up_serves_slack_until_down(cli: Cli) -> None:
     assert client.conversations_info(channel=channel)["channel"]["name"] == "survives"
 
 
-def test_up_refuses_docker_mode_and_busy_ports(cli: Cli) -> None:
-    docker = cli("up", "slack")
-    assert docker.returncode == 2
-    assert "Docker mode is not built yet; use --local" in docker.stderr
-    assert "Traceback" not in docker.stderr
+def test_up_without_docker_runs_locally_and_refuses_busy_ports(cli: Cli) -> None:
+    nowhere = "unix:///nonexistent/docker.sock"
+    cli.env["LOCALFACTORY_TWINS__DOCKER_HOST"] = nowhere
+    port = free_port()
+    fallback = cli("up", "slack", "--port", str(port))
+    assert fallback.returncode == 0, fallback.stderr
+    assert (
+        f"No Docker engine is reachable at {nowhere}; running the slack twin as a local process"
+        in fallback.stdout
+    )
+    assert f"http://127.0.0.1:{port}/api/" in fallback.stdout
+    assert cli("down", "slack").returncode == 0
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
