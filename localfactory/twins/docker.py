@@ -144,8 +144,9 @@ def export_image(client: docker.DockerClient, tag: str, file: Path) -> int:
     image = client.images.get(tag)
     file.parent.mkdir(parents=True, exist_ok=True)
     partial = file.with_name(file.name + ".partial")
-    opener = gzip.open if file.suffix == ".gz" else open
-    with opener(partial, "wb") as out:
+    with (
+        gzip.open(partial, "wb", compresslevel=3) if file.suffix == ".gz" else partial.open("wb")
+    ) as out:
         for chunk in image.save(named=True):
             out.write(chunk)
     partial.replace(file)
