@@ -1,0 +1,106 @@
+"""Getting files out of small models' answers, and keeping them inside the workspace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from localfactory.factory.extract import extract_files, merge_functions
+from localfactory.factory.machine import TRANSITIONS, Outcome, State, next_state, reachable
+from localfactory.factory.workspace import UnsafePath, Workspace
+
+
+def test_chatter_around_blocks_and_paths_in_many_styles() -> None:
+    answer = (
+        "Sure! Here is the code.\n\n**pkg/core.py**\n```python\ndef f():\n    return 1\n```\n"
+        "And the tests in `tests/test_core.py`:\n```\ndef test_f():\n    assert True\n```\n"
+        "Run them with:\n```bash\npytest -q\n```\nHope this helps!"
+    )
+    found = extract_files(answer)
+    assert [e.path for e in found.edits] == ["pkg/core.py", "tests/test_core.py"]
+    assert found.edits[0].content == "def f():\n    return 1\n"
+    assert any("bash" in why for why in found.skipped)
+
+
+def test_path_given_as_a_comment_inside_the_block_is_used_and_removed() -> None:
+    found = extract_files("```python\n# file: ./tool.py\nx = 1\n```")
+    assert [(e.path, e.content) for e in found.edits] == [("tool.py", "x = 1\n")]
+
+
+def test_a_lone_unlabelled_block_goes_to_the_one_expected_file() -> None:
+    found = extract_files("Here you go:\n```python\nx = 2\n```", expected=["mod.py"])
+    assert [(e.path, e.content) for e in found.edits] == [("mod.py", "x = 2\n")]
+
+
+def test_unlabelled_blocks_are_not_guessed_when_ambiguous() -> None:
+    found = extract_files("```python\nx = 1\n```\n```python\ny = 2\n```", expected=["a.py"])
+    assert found.edits == [] and "without a file path" in found.skipped[0]
+
+
+def test_an_answer_cut_off_mid_block_is_marked_truncated() -> None:
+    found = extract_files("mod.py\n```python\ndef f():\n    return (1 +", expected=["mod.py"])
+    assert found.edits[0].truncated
+
+
+def test_a_restated_file_keeps_the_last_version() -> None:
+    answer = "a.py\n```python\nx = 1\n```\nOops, corrected:\na.py\n```python\nx = 2\n```"
+    assert [e.content for e in extract_files(answer).edits] == ["x = 2\n"]
+
+
+def test_function_merge_replaces_only_the_given_function_and_adds_imports() -> None:
+    old = "import os\n\n\ndef a():\n    return 1\n\n\ndef b():\n    return 2\n"
+    merged = merge_functions(old, "import re\n\ndef b():\n    return re.escape('x')\n")
+    assert merged is not None
+    assert "def a():\n    return 1" in merged and "return re.escape('x')" in merged
+    assert "return 2" not in merged and "import re" in merged and "import os" in merged
+
+
+def test_a_whole_file_is_not_merged() -> None:
+    old = "def a():\n    return 1\n"
+    assert merge_functions(old, "def a():\n    return 2\n") is None
+    assert merge_functions(old, "x = (\n") is None
+
+
+@pytest.mark.parametrize("bad", ["/etc/passwd", "../x.py", "a/../../x.py", ".git/config", ""])
+def test_paths_outside_the_workspace_are_refused(tmp_path: Path, bad: str) -> None:
+    ws = Workspace.create(tmp_path / "ws", "run/x")
+    with pytest.raises(UnsafePath):
+        ws.write(bad, "x")
+
+
+def test_a_symlink_out_of_the_workspace_is_refused(tmp_path: Path) -> None:
+    ws = Workspace.create(tmp_path / "ws", "run/x")
+    (ws.root / "out").symlink_to(tmp_path)
+    with pytest.raises(UnsafePath):
+        ws.write("out/evil.py", "x")
+    assert not (tmp_path / "evil.py").exists()
+
+
+def test_rewinding_an_interrupted_step_drops_its_commit_and_its_edits(tmp_path: Path) -> None:
+    ws = Workspace.create(tmp_path / "ws", "run/r1")
+    ws.write("a.py", "x = 1\n")
+    before = ws.commit("step 1", run_id="r1", step=1)
+    ws.write("a.py", "x = 2\n")
+    ws.commit("step 2", run_id="r1", step=2)
+    ws.write("b.py", "half-written")
+    ws.rewind_step("r1", 2)
+    assert ws.head() == before and ws.read("a.py") == "x = 1\n" and ws.read("b.py") is None
+
+
+def test_a_new_run_starts_from_an_empty_workspace(tmp_path: Path) -> None:
+    ws = Workspace.create(tmp_path / "ws", "run/r1")
+    ws.write("a.py", "x = 1\n")
+    ws.commit("step 1", run_id="r1", step=1)
+    again = Workspace.create(tmp_path / "ws", "run/r2")
+    assert again.files() == []
+
+
+def test_the_state_table_reaches_every_state_and_failures_end_runs() -> None:
+    assert reachable() == set(State)
+    for state in State:
+        if state not in (State.DONE, State.FAILED):
+            assert next_state(state, Outcome.BUDGET) is State.FAILED
+    assert all(dst in State for dst in TRANSITIONS.values())
+    with pytest.raises(ValueError, match="terminal"):
+        next_state(State.DONE, Outcome.OK)
