@@ -1,0 +1,286 @@
+"""``localfactory bench twin NAME``: one twin process under load, beside Prism, on loopback.
+
+The twin runs as it does for ``twin up --local`` (``python -m localfactory.twins.serve``,
+one process, one event loop), with a fresh world; the mix of calls a real client makes is
+prepared against it (see :mod:`localfactory.twins.bench_mix`) and sent by a load generator
+in a process of its own (:mod:`localfactory.twins.bench_load`), which also reports what it
+cost. Then Prism mocks the twin's own ``/openapi.json`` and gets the very same calls.
+Targets: at least 5,000 requests/s with p99 under 10 ms for the one twin process on a
+2-core machine, and ahead of Prism while keeping state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from localfactory.errors import UserError
+from localfactory.twins.bench_load import LoadPlan, plan_to_json
+from localfactory.twins.bench_mix import Prepared, mix_for
+from localfactory.twins.bench_prism import PRISM_VERSION, prism_command, start_prism
+from localfactory.twins.catalog import get_twin
+
+TARGET_RPS = 5000.0
+TARGET_P99_MS = 10.0
+START_TIMEOUT_S = 60.0
+
+Say = Callable[[str], None]
+
+
+@dataclass
+class TwinBench:
+    """Both sides' figures and the twin's kept state; :meth:`lines` prints them with verdicts."""
+
+    name: str
+    seconds: float
+    concurrency: int
+    calls: str
+    twin: dict[str, Any]
+    kept: tuple[int, int] = (0, 0)
+    seeded: int = 0
+    prism: dict[str, Any] | None = None
+    prism_note: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def meets_speed(self) -> bool:
+        return self.twin["rps"] >= TARGET_RPS and self.twin["p99_ms"] < TARGET_P99_MS
+
+    @property
+    def kept_everything(self) -> bool:
+        return self.kept[0] == self.seeded + self.twin["produced"]
+
+    @property
+    def ahead_of_prism(self) -> bool:
+        prism = self.prism
+        return (
+            prism is not None
+            and self.kept_everything
+            and self.twin["rps"] > prism["rps"]
+            and self.twin["p99_ms"] <= prism["p99_ms"]
+        )
+
+    def lines(self) -> list[str]:
+        out = [
+            f"Twin bench: {self.name}, {self.seconds:g} s per side, {self.concurrency} connections, "
+            f"127.0.0.1, {os.cpu_count()} cores",
+            f"Mix: {self.calls}",
+            f"{'':<16}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'failed':>16}"
+            f"{'server cores':>14}{'generator cores':>17}",
+            _row(f"twin ({self.name})", self.twin),
+        ]
+        if self.prism is not None:
+            out.append(_row(f"prism {PRISM_VERSION}", self.prism))
+        else:
+            out.append(f"prism {PRISM_VERSION}: not measured ({self.prism_note})")
+        for name, call in self.twin["per_call"].items():
+            out.append(
+                f"  twin {name:<24} {call['count']:>8,} calls  p50 {call['p50_ms']:6.2f} ms  "
+                f"p99 {call['p99_ms']:6.2f} ms  {call['failures']:,} failed"
+            )
+        for side, stats in (("twin", self.twin), ("prism", self.prism)):
+            if stats is not None and stats["first_failure"]:
+                out.append(f"  first {side} failure: {stats['first_failure']}")
+        for side, stats in (("twin", self.twin), ("prism", self.prism)):
+            if stats is not None and stats["server_cores"] > 0:
+                per_core = stats["requests"] / (stats["server_cores"] * self.seconds)
+                out.append(
+                    f"{side}: {1e6 / per_core:,.0f} µs of server CPU per request, so one "
+                    f"whole core would serve ~{per_core:,.0f} req/s"
+                )
+        if self.prism is not None:
+            out.append(
+                f"twin / prism: {self.twin['rps'] / max(self.prism['rps'], 1e-9):.2f}x the "
+                f"requests per second, p99 {self.twin['p99_ms'] / self.prism['p99_ms']:.2f}x"
+            )
+        messages, reacted = self.kept
+        posted = self.twin["produced"]
+        out.append(
+            f"State: the twin keeps {messages:,} messages ({self.seeded} seeded + {posted:,} "
+            f"posted under load{'' if self.kept_everything else ': SOME WERE LOST'}), "
+            f"{reacted:,} with a reaction; Prism keeps nothing"
+        )
+        out += self.notes
+        speed = "PASS" if self.meets_speed else "MISS"
+        out.append(
+            f"target: >= {TARGET_RPS:,.0f} req/s with p99 < {TARGET_P99_MS:g} ms for one twin "
+            f"process: {speed} ({self.twin['rps']:,.0f} req/s, p99 {self.twin['p99_ms']:.2f} ms)"
+        )
+        ahead = "PASS" if self.ahead_of_prism else "MISS"
+        out.append(f"target: ahead of Prism while keeping state: {ahead}")
+        return out
+
+
+def _row(label: str, stats: dict[str, Any]) -> str:
+    failed = f"{stats['failures']:,}/{stats['requests']:,}"
+    return (
+        f"{label:<16}{stats['rps']:>9,.0f}{stats['p50_ms']:>9.2f}{stats['p99_ms']:>9.2f}"
+        f"{failed:>16}{stats['server_cores']:>14.2f}{stats['generator_cores']:>17.2f}"
+    )
+
+
+def run(
+    name: str,
+    *,
+    seconds: float = 10.0,
+    concurrency: int = 16,
+    warmup_s: float = 1.0,
+    prism: bool = True,
+    say: Say = print,
+) -> TwinBench:
+    """Load the twin, then Prism, with the same calls; return the figures of both."""
+    get_twin(name)
+    mix = mix_for(name)
+    with tempfile.TemporaryDirectory(prefix="bench-twin-") as folder:
+        work = Path(folder)
+        port = _free_port()
+        command = [sys.executable, "-m", "localfactory.twins.serve", name, "--host", "127.0.0.1"]
+        command += ["--port", str(port), "--snapshot-dir", str(work / "snapshots")]
+        with (work / "twin.log").open("wb") as log:
+            server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_until_answering(url, server, work / "twin.log", f"the {name} twin")
+            prepared = mix.prepare(url)
+            say(f"Loading the {name} twin (pid {server.pid}) for {seconds:g} s ...")
+            plan = _plan(port, mix.render(port, prepared), prepared, concurrency, warmup_s, seconds)
+            report = TwinBench(
+                name,
+                seconds,
+                concurrency,
+                mix.calls,
+                _load(plan, server.pid),
+                seeded=len(prepared.seeds),
+            )
+            report.kept = mix.kept(url, prepared)
+            document = work / "openapi.json"
+            with urllib.request.urlopen(url + "/openapi.json", timeout=10) as response:
+                document.write_bytes(response.read())
+        finally:
+            _stop(server)
+        if prism:
+            _run_prism(report, document, mix.render, prepared, work, warmup_s, say)
+        else:
+            report.prism_note = "--no-prism"
+    load = os.getloadavg()[0]
+    if report.twin["server_cores"] < 0.8:
+        report.notes.append(
+            f"note: the twin process got only {report.twin['server_cores']:.2f} of a core "
+            f"(load average {load:.1f} on {os.cpu_count()} cores): other work on this machine "
+            "held it back, so its req/s and latency understate it"
+        )
+    for side, stats in (("twin", report.twin), ("prism", report.prism)):
+        if stats is not None and stats["generator_cores"] > 0.9:
+            report.notes.append(
+                f"note: the load generator used {stats['generator_cores']:.2f} cores on the "
+                f"{side} side; it may be what limits that figure"
+            )
+    return report
+
+
+def _run_prism(
+    report: TwinBench,
+    document: Path,
+    render: Callable[[int, Prepared], Any],
+    prepared: Prepared,
+    work: Path,
+    warmup_s: float,
+    say: Say,
+) -> None:
+    try:
+        binary = prism_command(say)
+    except UserError as exc:
+        report.prism_note = exc.message
+        return
+    port = _free_port()
+    server = start_prism(binary, document, port, work / "prism.log")
+    try:
+        _wait_until_answering(f"http://127.0.0.1:{port}", server, work / "prism.log", "Prism")
+        say(f"Loading Prism (pid {server.pid}) with the same calls for {report.seconds:g} s ...")
+        plan = _plan(
+            port, render(port, prepared), prepared, report.concurrency, warmup_s, report.seconds
+        )
+        report.prism = _load(plan, server.pid)
+    finally:
+        _stop(server)
+
+
+def _plan(
+    port: int,
+    mix: Any,
+    prepared: Prepared,
+    concurrency: int,
+    warmup_s: float,
+    seconds: float,
+) -> LoadPlan:
+    return LoadPlan(
+        host="127.0.0.1",
+        port=port,
+        mix=mix,
+        seeds=prepared.seeds,
+        concurrency=concurrency,
+        warmup_s=warmup_s,
+        seconds=seconds,
+    )
+
+
+def _load(plan: LoadPlan, server_pid: int) -> dict[str, Any]:
+    """Run the load generator in its own process; its summary of the measured window."""
+    plan = LoadPlan(**{**plan.__dict__, "server_pid": server_pid})
+    done = subprocess.run(
+        [sys.executable, "-m", "localfactory.twins.bench_load"],
+        input=plan_to_json(plan),
+        capture_output=True,
+        text=True,
+        timeout=plan.warmup_s + plan.seconds + 60,
+    )
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise UserError(f"The load generator failed: {last}")
+    summary: dict[str, Any] = json.loads(done.stdout)
+    return summary
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _wait_until_answering(url: str, server: subprocess.Popen[bytes], log: Path, what: str) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            tail = log.read_text(errors="replace").strip().splitlines()[-1:] or ["(no output)"]
+            raise UserError(f"{what} exited as it started: {tail[0]}")
+        try:
+            with urllib.request.urlopen(url + "/", timeout=1):
+                return
+        except urllib.error.HTTPError:
+            return  # any HTTP answer means it listens
+        except OSError:
+            time.sleep(0.1)
+    raise UserError(f"{what} did not answer on {url} within {START_TIMEOUT_S:.0f} s.")
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            server.kill()
+        server.wait()
