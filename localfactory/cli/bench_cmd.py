@@ -92,3 +92,25 @@ def judge(
     models = model or judge_bench.default_models(settings())
     for line in judge_bench.run(settings(), models, limit=limit, say=say).lines():
         print(line)
+
+
+@app.command("twin")
+def twin(
+    name: Annotated[str, typer.Argument(help="The twin to load (slack).")],
+    seconds: Annotated[float, typer.Option(min=1, help="Measured seconds per side.")] = 10.0,
+    concurrency: Annotated[
+        int, typer.Option(min=1, help="Connections the load generator keeps open.")
+    ] = 16,
+    prism: Annotated[
+        bool, typer.Option(help="Also load Prism mocking the twin's own /openapi.json.")
+    ] = True,
+) -> None:
+    """One twin process on loopback beside Prism: req/s, p50/p99 latency (PASS/MISS per target)."""
+    from localfactory.twins import bench as twin_bench
+
+    def say(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    report = twin_bench.run(name, seconds=seconds, concurrency=concurrency, prism=prism, say=say)
+    for line in report.lines():
+        print(line)
