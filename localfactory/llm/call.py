@@ -87,6 +87,7 @@ class ChatResult(BaseModel):
     """Prompt tokens served from a kept KV cache instead of evaluated; None when the backend cannot tell."""
     generated_tokens: int
     time_to_first_token_s: float
+    """From the start of the call to the first text; includes loading the model on a first call (``details["load_s"]``)."""
     total_s: float
     tokens_per_s: float
     """Generation speed: generated tokens over the time after the first token."""

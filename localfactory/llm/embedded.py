@@ -10,6 +10,7 @@ result says how many prompt tokens came from that cache.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, cast
@@ -67,7 +68,9 @@ class EmbeddedBackend(ChatBackend):
             ) from None
 
     def execute(self, request: ChatRequest, response: Response) -> Iterator[str]:
+        started = time.perf_counter()
         engine = self.engine()
+        response.details["load_s"] = time.perf_counter() - started  # ~0 once loaded
         opts = request.options
         with engine.lock:
             if opts.max_tokens >= engine.n_ctx:
