@@ -17,11 +17,15 @@ _JSON_BODY = {"body": "json"}
 _FORM_BODY = {"body": "form"}
 
 
+# One encoder for every reply: json.dumps with options would build a new one per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def encode(body: Any) -> bytes:
     """The JSON text of a reply body; ``None`` (a 204's body) is no text at all."""
     if body is None:
         return b""
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    return _ENCODER.encode(body).encode()
 
 
 async def read_body(receive: Any) -> bytes:
