@@ -1,0 +1,92 @@
+"""`localfactory bench twin`: the load generator's reading of answers, and short real runs."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from localfactory.twins import bench
+from localfactory.twins.bench_load import Request, _read_reply, percentile
+
+
+def test_answers_are_read_whole_across_partial_and_joined_packets() -> None:
+    async def scenario() -> list[tuple[int, bytes]]:
+        loop = asyncio.get_running_loop()
+        ours, theirs = socket.socketpair()
+        ours.setblocking(False)
+        first = b'HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n{"ok":true}'
+        second = b"HTTP/1.1 404 Not Found\r\ncontent-length: 2\r\n\r\n{}"
+        theirs.sendall(first[:20])  # a head cut in two
+        buffer = bytearray()
+        reading = asyncio.ensure_future(_read_reply(loop, ours, buffer))
+        await asyncio.sleep(0.01)
+        theirs.sendall(first[20:] + second)  # the rest, with the next answer joined on
+        replies = [await reading, await _read_reply(loop, ours, buffer)]
+        ours.close()
+        theirs.close()
+        return replies
+
+    assert asyncio.run(scenario()) == [(200, b'{"ok":true}'), (404, b"{}")]
+
+
+def test_requests_carry_their_own_length() -> None:
+    request = Request("chat.postMessage", "POST /api/x HTTP/1.1\r\n", "text=é+{n}&ts={ts}")
+    raw = request.render(12345, "17.5")
+    head, body = raw.split(b"\r\n\r\n")
+    assert body == "text=é+12345&ts=17.5".encode()
+    assert head.endswith(f"Content-Length: {len(body)}".encode())
+
+
+def test_percentiles() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 0.5) == 51.0 and percentile(values, 0.99) == 100.0
+
+
+@pytest.mark.integration
+def test_twin_bench_loads_slack_and_checks_what_it_kept() -> None:
+    report = bench.run("slack", seconds=1.5, concurrency=4, warmup_s=0.3, prism=False)
+    twin = report.twin
+    assert twin["requests"] > 100 and twin["failures"] == 0, twin["first_failure"]
+    assert set(twin["per_call"]) == {
+        "auth.test",
+        "chat.postMessage",
+        "conversations.history",
+        "reactions.add",
+        "conversations.info",
+    }
+    assert 0 < twin["p50_ms"] <= twin["p99_ms"]
+    assert 0 < twin["server_cores"] <= 1.1 and twin["generator_cores"] > 0
+    assert report.kept_everything and report.kept[1] > 0  # every post kept, reactions landed
+    text = "\n".join(report.lines())
+    assert "target: >= 5,000 req/s with p99 < 10 ms for one twin process: " in text
+    assert "prism 5.16.0: not measured (--no-prism)" in text
+    assert "target: ahead of Prism while keeping state: MISS" in text  # nothing to be ahead of
+
+
+def test_bench_of_a_twin_without_a_mix_says_which_have_one() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "localfactory", "bench", "twin", "github", "--seconds", "1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "no benchmark request mix for the github twin" in done.stderr
+    assert "Twins with one: slack" in done.stderr
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(900)  # the first run installs Prism with npm
+def test_prism_gets_the_same_calls_and_answers_without_state() -> None:
+    report = bench.run("slack", seconds=1.0, concurrency=4, warmup_s=0.3)
+    assert report.prism is not None, report.prism_note
+    prism = report.prism
+    assert prism["requests"] > 10 and prism["connection_errors"] == 0
+    # Prism answers every call from the schema alone ({}), so no answer says "ok": true.
+    assert prism["failures"] == prism["requests"]
+    assert prism["first_failure"].endswith("200 b'{}'")
+    assert "twin / prism: " in "\n".join(report.lines())
