@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from localfactory.twins.serve import RunningTwin, build_app, run_in_thread
-from tests.twins.served import GitHubTwin, SlackTwin, call_admin
+from tests.twins.served import GitHubTwin, JiraTwin, OllamaTwin, SlackTwin, call_admin
 
 
 def _serve(name: str, folder: Path) -> Iterator[RunningTwin]:
@@ -45,3 +45,23 @@ def github_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningT
 @pytest.fixture
 def github(github_server: RunningTwin) -> GitHubTwin:
     return GitHubTwin(running=github_server, token=_fresh(github_server))
+
+
+@pytest.fixture(scope="session")
+def jira_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningTwin]:
+    yield from _serve("jira", tmp_path_factory.mktemp("jira-snapshots"))
+
+
+@pytest.fixture
+def jira_twin(jira_server: RunningTwin) -> JiraTwin:
+    return JiraTwin(running=jira_server, token=_fresh(jira_server))
+
+
+@pytest.fixture(scope="session")
+def ollama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningTwin]:
+    yield from _serve("ollama", tmp_path_factory.mktemp("ollama-snapshots"))
+
+
+@pytest.fixture
+def ollama_twin(ollama_server: RunningTwin) -> OllamaTwin:
+    return OllamaTwin(running=ollama_server, token=_fresh(ollama_server))

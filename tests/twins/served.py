@@ -82,3 +82,44 @@ class GitHubTwin(ServedTwin):
             seconds_between_writes=None,
             **options,
         )
+
+
+class JiraTwin(ServedTwin):
+    """The Jira twin; the token is Ada's (the site admin, ada@example.com)."""
+
+    email = "ada@example.com"
+
+    def client(self, email: str | None = None, token: str | None = None, **options: Any) -> Any:
+        """A ``jira.JIRA`` client with Basic credentials (Ada's unless given), without retries."""
+        from jira import JIRA
+
+        chosen = self.token if token is None else token
+        return JIRA(
+            server=self.url,
+            basic_auth=(email or self.email, chosen),
+            max_retries=0,
+            timeout=10,
+            **options,
+        )
+
+    def seed(self, **data: Any) -> Any:
+        return self.admin("POST", "/_twin/seed", data)
+
+
+class OllamaTwin(ServedTwin):
+    """The Ollama twin (it takes no credentials)."""
+
+    def client(self) -> Any:
+        import ollama
+
+        return ollama.Client(host=self.url, timeout=10)
+
+    def seed(self, **data: Any) -> Any:
+        return self.admin("POST", "/_twin/seed", data)
+
+    def journal(self, operation: str) -> list[dict[str, Any]]:
+        """The requests the twin served for ``operation``, oldest first, with their bodies."""
+        entries: list[dict[str, Any]] = self.admin("GET", f"/_twin/requests?operation={operation}")[
+            "requests"
+        ]
+        return entries

@@ -6,16 +6,13 @@ import hashlib
 import json
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import ollama
 import pytest
 
-from localfactory.twins.serve import RunningTwin, build_app, run_in_thread
-from tests.twins.served import ServedTwin, call_admin
+from tests.twins.served import OllamaTwin
 
 pytestmark = pytest.mark.integration
 
@@ -31,34 +28,10 @@ VERDICT = {
 }
 
 
-class OllamaTwin(ServedTwin):
-    def client(self) -> ollama.Client:
-        return ollama.Client(host=self.url, timeout=10)
-
-    def seed(self, **data: Any) -> Any:
-        return self.admin("POST", "/_twin/seed", data)
-
-    def journal(self, operation: str) -> list[dict[str, Any]]:
-        entries: list[dict[str, Any]] = self.admin("GET", f"/_twin/requests?operation={operation}")[
-            "requests"
-        ]
-        return entries
-
-
-@pytest.fixture(scope="module")
-def ollama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningTwin]:
-    app, _ = build_app("ollama", snapshot_dir=tmp_path_factory.mktemp("ollama-snapshots"))
-    with run_in_thread(app) as running:
-        yield running
-
-
 @pytest.fixture
-def twin(ollama_server: RunningTwin) -> OllamaTwin:
-    for method, path in (("POST", "/_twin/reset"), ("DELETE", "/_twin/faults")):
-        assert call_admin(ollama_server.url, method, path)[0] == 200
-    served = OllamaTwin(running=ollama_server, token="")
-    served.seed(models=[{"name": CODER, "family": "qwen2", "parameter_size": "7.6B"}])
-    return served
+def twin(ollama_twin: OllamaTwin) -> OllamaTwin:
+    ollama_twin.seed(models=[{"name": CODER, "family": "qwen2", "parameter_size": "7.6B"}])
+    return ollama_twin
 
 
 def test_chat_streams_the_scripted_reply_piece_by_piece(twin: OllamaTwin) -> None:
@@ -280,3 +253,10 @@ def test_state_survives_a_restore(twin: OllamaTwin) -> None:
     twin.admin("POST", "/_twin/restore", {"state": state})
     answer = twin.client().chat(model=CODER, messages=[{"role": "user", "content": "hi"}])
     assert answer.message.content == "restored"
+
+
+def test_the_openapi_document_is_valid(twin: OllamaTwin) -> None:
+    validator = pytest.importorskip("openapi_spec_validator")
+    document = httpx.get(twin.url + "/openapi.json").json()
+    validator.validate(document)
+    assert set(document["paths"]["/api/blobs/{digest}"]) == {"head", "post"}

@@ -118,5 +118,5 @@ def test_list_names_the_shipped_twins(cli: Cli) -> None:
     listed = cli("list")
     assert listed.returncode == 0
     names = [line.split()[0] for line in listed.stdout.splitlines() if line[:1].strip()]
-    assert names == ["github", "ollama", "slack"]
+    assert names == ["github", "jira", "ollama", "slack"]
     assert "verified with slack_sdk" in listed.stdout and "verified with PyGithub" in listed.stdout
