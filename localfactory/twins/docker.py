@@ -112,6 +112,8 @@ def build_image(
         (context / "Dockerfile").write_text(dockerfile)
         say(f"Building {tag} on {base} (python {target.major}.{target.minor}, no network) ...")
         _build(client, context, tag)
+    # Earlier builds of twin images that lost their tag to this one would pile up otherwise.
+    client.images.prune(filters={"dangling": True, "label": TWIN_LABEL})
     return tag
 
 

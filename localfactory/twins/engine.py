@@ -96,23 +96,29 @@ def _our_dockerd() -> int | None:
     return pid if b"dockerd" in cmdline else None
 
 
+def _missing(packages: tuple[str, ...]) -> list[str]:
+    tools = {"docker.io": "dockerd", "debootstrap": "debootstrap"}
+    return [package for package in packages if shutil.which(tools[package]) is None]
+
+
 def _install(missing: list[str], say: Say) -> None:
+    wanted = " ".join(missing)
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
         raise UserError(
             f"{', '.join(missing)} is not installed and this user cannot install it "
             "(it takes root and apt-get).",
-            hint=f"Install it with `sudo apt-get install -y {' '.join(PACKAGES)}`, or use --local.",
+            hint=f"Install it with `sudo apt-get install -y {wanted}`, or use --local.",
         )
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    command = ["apt-get", "install", "-y", "-q", *PACKAGES]
-    say(f"Installing {' '.join(PACKAGES)} with apt-get ...")
+    command = ["apt-get", "install", "-y", "-q", *missing]
+    say(f"Installing {wanted} with apt-get ...")
     if subprocess.run(command, env=env, capture_output=True).returncode != 0:
         say("Refreshing apt's package lists (apt-get update) ...")
         subprocess.run(["apt-get", "update", "-q"], env=env, capture_output=True)
         done = subprocess.run(command, env=env, capture_output=True, text=True)
         if done.returncode != 0:
             tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["(no output)"]
-            raise UserError(f"apt-get could not install {' '.join(PACKAGES)}: {tail[0]}")
+            raise UserError(f"apt-get could not install {wanted}: {tail[0]}")
 
 
 def _start(host: str, say: Say) -> int:
@@ -128,8 +134,7 @@ def _start(host: str, say: Say) -> int:
             f"No Docker engine answers at {host}, and starting dockerd takes root.",
             hint="Run `sudo python -m localfactory.twins.engine ensure`, or use --local.",
         )
-    tools = {"docker.io": "dockerd", "debootstrap": "debootstrap"}
-    missing = [package for package, tool in tools.items() if shutil.which(tool) is None]
+    missing = _missing(PACKAGES)
     if missing:
         _install(missing, say)
     folder = engine_dir()
@@ -162,7 +167,11 @@ def ensure(configured: str | None = None, say: Say = print) -> str:
     host = engine_host(configured)
     version = engine_version(host)
     if version is not None:
-        say(f"A Docker engine (version {version}) already answers at {host}; nothing to do.")
+        # Base images are bootstrapped with debootstrap: have it wherever it can be installed.
+        missing = _missing(("debootstrap",))
+        if missing and os.geteuid() == 0 and shutil.which("apt-get"):
+            _install(missing, say)
+        say(f"A Docker engine (version {version}) already answers at {host}.")
         return version
     pid = _our_dockerd()
     if pid is not None:
