@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from slack_sdk import WebClient
 
+from localfactory.config import load_settings
 from localfactory.twins.docker import image_tag
 from localfactory.twins.docker_run import SCOPE_LABEL, scope
 from localfactory.twins.engine import connect, engine_host, engine_version
@@ -28,7 +29,7 @@ pytestmark = [pytest.mark.docker, pytest.mark.integration]
 
 @pytest.fixture(scope="module")
 def engine() -> Iterator[object]:
-    host = engine_host(os.environ.get("LOCALFACTORY_TWINS__DOCKER_HOST"))
+    host = engine_host(load_settings().twins.docker_host)
     if engine_version(host) is None:
         reason = (
             f"No Docker engine is reachable at {host}; "
