@@ -32,9 +32,13 @@ def list_twins() -> None:
         typer.echo("No twins are shipped with this installation.")
         return
     width = max(len(name) for name in twins)
+    client = _engine()
+    in_docker = {c.name: c for c in _containers(client) if c.running} if client else {}
     for name, manifest in sorted(twins.items()):
         record = read_record(name)
         where = f"running at {record.api_url}" if record and is_alive(record) else "stopped"
+        if name in in_docker:
+            where = f"running in Docker at {in_docker[name].api_url}"
         typer.echo(f"{name:<{width}}  {manifest.title} (port {manifest.default_port}, {where})")
         if manifest.sdk:
             typer.echo(f"{'':<{width}}  verified with {manifest.sdk}")
