@@ -96,9 +96,11 @@ class TwinBench:
         for side, stats in (("twin", self.twin), ("prism", self.prism)):
             if stats is not None and stats["server_cores"] > 0:
                 per_core = stats["requests"] / (stats["server_cores"] * self.seconds)
+                generator_us = stats["generator_cores"] * self.seconds / stats["requests"] * 1e6
                 out.append(
                     f"{side}: {1e6 / per_core:,.0f} µs of server CPU per request, so one "
-                    f"whole core would serve ~{per_core:,.0f} req/s"
+                    f"whole core would serve ~{per_core:,.0f} req/s; the load generator "
+                    f"spent {generator_us:,.0f} µs per request"
                 )
         if self.prism is not None:
             out.append(
