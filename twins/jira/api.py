@@ -35,7 +35,7 @@ def viewer(call: Call) -> str:
 
 def _check_caller(call: Call) -> None:
     if call.path.get("version") not in _VERSIONS:
-        raise Refusal(core.UNKNOWN_OPERATION, detail=f"GET {call.url}")
+        raise Refusal(core.UNKNOWN_OPERATION, detail=f"{call.operation.method} {call.url}")
     if call.principal is None:
         return
     scheme, _, credentials = call.headers.get("authorization", "").partition(" ")

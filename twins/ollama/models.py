@@ -145,58 +145,57 @@ def blob_upload(call: Call) -> Reply:
     return Reply(None, 201)
 
 
+_INHERITED = (
+    "details",
+    "context_length",
+    "template",
+    "system",
+    "parameters",
+    "license",
+    "capabilities",
+    "engine",
+    "size",
+)
+"""What a model made ``from`` another one takes over from it."""
+
+
+def _start(world: OllamaWorld, base: str | None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The fields a new model starts with, and the first progress statuses."""
+    if not base:
+        return {"size": 0, "details": {"format": "gguf"}}, [{"status": "parsing GGUF"}]
+    parent = world.model(base)
+    fields = {key: parent[key] for key in _INHERITED}
+    fields["details"] = {**parent["details"], "parent_model": parent["name"]}
+    return fields, [{"status": f"using existing layer sha256:{parent['digest']}"}]
+
+
 def create(call: Call) -> Reply | Stream:
     """Makes a model from uploaded files or another model."""
     world: OllamaWorld = call.state
     body = call.body
-    name = body.get("model")
-    if not name:
+    if not body.get("model"):
         raise bad_request("model is required")
     files: dict[str, str] = body.get("files") or {}
-    base = body.get("from")
-    if not files and not base:
+    if not files and not body.get("from"):
         raise bad_request("neither 'from' or 'files' was specified")
-    steps: list[dict[str, Any]] = []
-    fields: dict[str, Any] = {}
-    if base:
-        parent = world.model(base)
-        fields = {
-            k: parent[k]
-            for k in (
-                "details",
-                "context_length",
-                "template",
-                "system",
-                "parameters",
-                "license",
-                "capabilities",
-                "engine",
-                "size",
-            )
-        }
-        fields["details"] = {**parent["details"], "parent_model": parent["name"]}
-        steps.append({"status": f"using existing layer sha256:{parent['digest']}"})
-    else:
-        fields = {"size": 0, "details": {"format": "gguf"}}
-        steps.append({"status": "parsing GGUF"})
+    fields, steps = _start(world, body.get("from"))
     for filename, digest in files.items():
         if digest not in world.blobs:
             raise bad_request(f"blob {digest} for {filename} was not uploaded")
         fields["size"] += world.blobs[digest]["size"]
         steps.append({"status": f"using existing layer {digest}"})
     fields["files"] = dict(files)
-    for key in ("template", "system", "license"):
+    for key in ("template", "system"):
         if body.get(key) is not None:
-            fields[key] = (
-                body[key]
-                if key != "license" or isinstance(body[key], str)
-                else "\n".join(body[key])
-            )
+            fields[key] = body[key]
+    if body.get("license"):
+        given = body["license"]
+        fields["license"] = "\n".join(given) if isinstance(given, list) else str(given)
     if body.get("parameters"):
         fields["parameters"] = {**fields.get("parameters", {}), **body["parameters"]}
     if body.get("quantize"):
         fields["details"] = {**fields["details"], "quantization_level": body["quantize"].upper()}
-    world.add_model(full_name(name), **fields)
+    world.add_model(full_name(body["model"]), **fields)
     steps += [{"status": "writing manifest"}, {"status": "success"}]
     if body.get("stream", True):
         return Stream(iter(steps))
