@@ -36,6 +36,7 @@ def test_the_client_starts_and_credentials_are_checked(twin: JiraTwin) -> None:
     assert jira.server_info()["deploymentType"] == "Cloud"
     me = jira.myself()
     assert (me["emailAddress"], me["displayName"]) == (ADA, "Ada Lovelace")
+    assert twin.client(validate=True).session().name == ADA
     bearer = JIRA(server=twin.url, token_auth=twin.token, max_retries=0)
     assert bearer.myself()["accountId"] == me["accountId"]
     with pytest.raises(JIRAError) as wrong_token:

@@ -34,7 +34,7 @@ def viewer(call: Call) -> str:
 
 
 def _check_caller(call: Call) -> None:
-    if call.path.get("version") not in _VERSIONS:
+    if "version" in call.path and call.path["version"] not in _VERSIONS:
         raise Refusal(core.UNKNOWN_OPERATION, detail=f"{call.operation.method} {call.url}")
     if call.principal is None:
         return
@@ -45,8 +45,10 @@ def _check_caller(call: Call) -> None:
             raise Refusal(core.INVALID_TOKEN)
 
 
-def declare(twin: Twin, method: str, path: str, name: str, **options: Any) -> Callable[..., Any]:
-    """Declare ``handler`` at ``/rest/api/{version}`` + ``path``, checking the version and the caller first."""
+def declare(
+    twin: Twin, method: str, path: str, name: str, *, prefix: str = API, **options: Any
+) -> Callable[..., Any]:
+    """Declare ``handler`` at ``prefix`` + ``path``, checking the API version and the caller first."""
 
     def wrap(handler: Callable[[Call], Any]) -> Callable[[Call], Any]:
         @functools.wraps(handler)
@@ -54,7 +56,7 @@ def declare(twin: Twin, method: str, path: str, name: str, **options: Any) -> Ca
             _check_caller(call)
             return handler(call)
 
-        twin.operation(method, API + path, name=name, **options)(checked)
+        twin.operation(method, prefix + path, name=name, **options)(checked)
         return handler
 
     return wrap

@@ -59,6 +59,16 @@ def myself(call: Call) -> dict[str, Any]:
     return {**me, "groups": {"size": 1, "items": []}, "applicationRoles": {"size": 1, "items": []}}
 
 
+def session(call: Call) -> dict[str, Any]:
+    """Who the credentials belong to (``JIRA(validate=True)`` asks this first)."""
+    me = world_of(call).users[viewer(call)]
+    return {
+        "self": f"{call.origin}/rest/api/latest/user?accountId={me['accountId']}",
+        "name": me["email"],
+        "loginInfo": {"loginCount": 1, "previousLoginTime": now_jira()},
+    }
+
+
 def get_user(call: Call) -> dict[str, Any]:
     """A person by ``accountId``."""
     found = render.user(call, call.args.get("accountId"))
@@ -175,6 +185,9 @@ def priorities(call: Call) -> list[dict[str, Any]]:
 def register(twin: Twin) -> None:
     declare(twin, "GET", "/serverInfo", "serverInfo", auth=False, tags=("site",))(server_info)
     declare(twin, "GET", "/myself", "myself", tags=("people",))(myself)
+    declare(twin, "GET", "/session", "auth.session", prefix="/rest/auth/1", tags=("people",))(
+        session
+    )
     declare(twin, "GET", "/user", "user.get", tags=("people",))(get_user)
     declare(twin, "GET", "/user/search", "user.search", tags=("people",))(search_users)
     declare(twin, "GET", "/field", "field.list", tags=("site",))(fields)
