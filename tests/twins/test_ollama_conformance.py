@@ -260,3 +260,16 @@ def test_the_openapi_document_is_valid(twin: OllamaTwin) -> None:
     document = httpx.get(twin.url + "/openapi.json").json()
     validator.validate(document)
     assert set(document["paths"]["/api/blobs/{digest}"]) == {"head", "post"}
+
+
+def test_a_client_that_leaves_mid_stream_stops_the_answer(twin: OllamaTwin) -> None:
+    twin.seed(replies=[{"reply": " ".join(["word"] * 60), "chunk_delay_ms": 50}])
+    asked = {"model": CODER, "messages": [{"role": "user", "content": "go"}]}
+    with httpx.stream("POST", twin.url + "/api/chat", json=asked, timeout=10) as answer:
+        lines = answer.iter_lines()
+        assert [json.loads(next(lines))["done"] for _ in range(2)] == [False, False]
+    deadline = time.monotonic() + 2
+    while not twin.journal("chat") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (served,) = twin.journal("chat")
+    assert served["duration_ms"] < 1500  # all 60 pieces would take 3 s
