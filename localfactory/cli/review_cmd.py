@@ -71,7 +71,10 @@ def register(app: typer.Typer) -> None:
     def review(
         run: Annotated[
             str | None,
-            typer.Argument(help="A held run: its id, a unique prefix, or 'latest'. Omit to list."),
+            typer.Argument(
+                metavar="RUN",
+                help="A held run: its id, a unique prefix, or 'latest'. Omit to list.",
+            ),
         ] = None,
         approve: Annotated[bool, typer.Option("--approve", help="Accept the change.")] = False,
         reject: Annotated[bool, typer.Option("--reject", help="Turn the change down.")] = False,
