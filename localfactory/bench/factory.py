@@ -9,7 +9,8 @@ For every spec of a suite (a folder of specs, graded by the subfolder they sit i
     project folder, every role on the same model.
 
 Then the spec's holdout scenarios run against what each side produced, with the factory's
-own scenario runner. A side *solves* a spec when every scenario trajectory passes. The
+own scenario runner. A side *solves* a spec when every scenario trajectory passes (and,
+for the factory, the run succeeded: a failed run delivers nothing to its user). The
 report gives, per spec and overall, solved, satisfaction, time and tokens, the solve rates,
 and PASS/MISS against the target: the factory beats single-shot by at least 15 points.
 """
@@ -40,7 +41,7 @@ from localfactory.sandbox import Limits, LocalSandbox, Sandbox
 from localfactory.spec import Spec, load_spec, render_for_prompt
 from localfactory.spec.scenario import Scenario, load_scenarios
 from localfactory.spec.starter import examples_dir
-from localfactory.store import RunStore
+from localfactory.store import RunStatus, RunStore
 
 TARGET_POINTS = 15.0
 """The factory's solve rate must beat single-shot's by this many percentage points."""
@@ -371,7 +372,10 @@ def factory_run(
         sat = holdout_score(entry.spec, root, entry.scenarios, make_sandbox)
     else:
         sat = Satisfaction([], 1.0)
-    return _attempt(sat, seconds, tokens, status), run.id
+    attempt = _attempt(sat, seconds, tokens, status)
+    # A run that failed delivered nothing, whatever its last code would have passed.
+    attempt.solved = attempt.solved and run.status is RunStatus.SUCCEEDED
+    return attempt, run.id
 
 
 def run_bench(

@@ -16,14 +16,21 @@ from localfactory.llm.call import ChatResult
 from tests.factory_helpers import PLAN, RIGHT, SCENARIO, SPEC, TESTS, WRONG, ScriptedModels
 
 
-def _spec(folder: Path, level: str, name: str, scenarios: Path | None) -> Path:
+def _spec(folder: Path, level: str, name: str, scenarios: Path | None, iterations: int = 4) -> Path:
     path = folder / level / f"{name}.md"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text((SPEC % {"iterations": 4}).replace("name: adder", f"name: {name}"))
+    path.write_text((SPEC % {"iterations": iterations}).replace("name: adder", f"name: {name}"))
     if scenarios is not None:
         (scenarios / name).mkdir(parents=True, exist_ok=True)
         (scenarios / name / "sums.yaml").write_text(SCENARIO)
     return path
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The shared test settings without mypy in the factory's checks (slow, and not judged here)."""
+    settings.factory.mypy = False
+    return settings
 
 
 def _attempt(solved: bool, seconds: float = 10.0, tokens: int = 100) -> Attempt:
@@ -174,3 +181,23 @@ def test_an_answer_without_code_and_a_crashing_factory_are_reported(
     assert not result.single_shot.solved and result.single_shot.passed == 0
     assert result.factory.status == "crashed: RuntimeError: the engine fell over"
     assert not result.factory.solved
+
+
+def test_a_failed_run_is_not_solved_even_when_its_last_code_passes(
+    tmp_path: Path, settings: Settings
+) -> None:
+    suite, scenarios = tmp_path / "suite", tmp_path / "scenarios"
+    _spec(suite, "easy", "adder", scenarios, iterations=2)
+    # A test that contradicts the spec: the right code can never pass it, so the budget runs out.
+    wrong_test = TESTS.replace("add(2, 3) == 5", "add(2, 3) == 6")
+    models = ScriptedModels({"planner": [PLAN], "test_writer": [wrong_test], "coder": [RIGHT]})
+    report = bench.main(
+        settings, suite, model="scripted", chat=models.chat, scenarios=scenarios,
+        workdir=tmp_path / "work", out=lambda _: None, say=lambda _: None,
+    )  # fmt: skip
+    (result,) = report.results
+    assert result.factory.satisfaction == 1.0
+    assert result.factory.status.startswith("failed: the iteration budget ran out")
+    assert not result.factory.solved
+    assert result.single_shot.solved
+    assert report.points() == pytest.approx(-100.0)
