@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from localfactory.bench.factory import LEVELS, holdout_score
+from localfactory.bench.factory import holdout_score
+from localfactory.bench.factory_report import LEVELS
 from localfactory.factory.holdout import trajectories
 from localfactory.factory.layout import layout_for, stub_source
 from localfactory.spec import load_spec, render_for_prompt

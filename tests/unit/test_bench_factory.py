@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from localfactory.bench import factory as bench
-from localfactory.bench.factory import Attempt, BenchReport, SpecResult
+from localfactory.bench.factory_report import Attempt, BenchReport, SpecResult
 from localfactory.config import Settings
 from localfactory.errors import UserError
 from localfactory.llm.call import ChatResult
