@@ -9,16 +9,18 @@ prompts, alternating which side goes first, over a few repetitions; medians are 
     with the per-role KV states and without them: target at least 10x faster with them.
 
 The ratios are medians over back-to-back pairs, so that a machine whose load changes during
-the run (it is shared) skews both sides of a pair alike.
+the run (it is shared) skews both sides of a pair alike. Beside (a), the time one call spends
+in our own code (outside llama-cpp-python's stream) is reported: load barely moves it.
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from localfactory.bench.llm_prompts import CODER_SYSTEM, CODER_TASK, GENERATION_PROMPT, JUDGE_SYSTEM
 from localfactory.llm.call import Message
@@ -38,7 +40,7 @@ class Report:
     threads: int
     n_ctx: int
     repetitions: int
-    """Runs of each side in (b); (a) is cheaper and runs two more of each."""
+    """Runs of each side in (b); (a) is cheaper and runs four more of each."""
     gen_tokens: int
     raw_tps: list[float] = field(default_factory=list)
     ours_tps: list[float] = field(default_factory=list)
@@ -51,6 +53,11 @@ class Report:
     state_save_s: float = 0.0
     state_restore_s: float = 0.0
     save_state_mb: float = 0.0
+    own_s: float = 0.0
+    """Time one call spends in our code, outside llama-cpp-python's stream."""
+    own_share: float = 0.0
+    load: tuple[float, float] = (0.0, 0.0)
+    """The 1-minute load average before and after: figures from a busy machine are noisy."""
 
     @property
     def overhead(self) -> float:
@@ -73,14 +80,17 @@ class Report:
         with_, without = statistics.median(self.ttft_with), statistics.median(self.ttft_without)
         return [
             f"localfactory bench llm: {self.model}, {self.threads} threads, n_ctx {self.n_ctx}; "
-            "medians, sides alternating",
-            f"(a) generation, {self.gen_tokens} tokens, {len(self.raw_tps)} runs each: "
+            f"medians, sides alternating; machine load average {self.load[0]:.1f} at the start, "
+            f"{self.load[1]:.1f} at the end on {os.cpu_count()} cores",
+            f"(a) generation, {self.gen_tokens} tokens, {_runs(len(self.raw_tps))} each: "
             f"raw llama-cpp-python {raw:.1f} tokens/s, "
             f"through localfactory {ours:.1f} tokens/s",
             f"    overhead {self.overhead * 100:+.1f}%, median of pairs (target at most {OVERHEAD_TARGET * 100:.0f}%): "
             f"{verdict(self.overhead <= OVERHEAD_TARGET)}",
+            f"    time in localfactory's own code around llama-cpp-python: {self.own_s * 1000:.1f} ms "
+            f"of the call ({self.own_share * 100:.2f}%)",
             f"(b) time to first token, coder returning after the judge ({self.return_prompt_tokens} "
-            f"prompt tokens, {len(self.ttft_with)} runs each): with role states {with_:.2f} s ({self.cached_with} cached), "
+            f"prompt tokens, {_runs(len(self.ttft_with))} each): with role states {with_:.2f} s ({self.cached_with} cached), "
             f"without {without:.2f} s ({self.cached_without} cached)",
             f"    {self.speedup:.1f}x faster, median of pairs (target at least {SPEEDUP_TARGET:.0f}x): "
             f"{verdict(self.speedup >= SPEEDUP_TARGET)}",
@@ -88,6 +98,10 @@ class Report:
             f"restored in {self.state_restore_s * 1000:.0f} ms "
             f"(Llama.save_state() of the same state: {self.save_state_mb:.0f} MB)",
         ]
+
+
+def _runs(n: int) -> str:
+    return f"{n} run" if n == 1 else f"{n} runs"
 
 
 def _generation_rate(chunks: Iterable[object], engine: Engine, prompt_tokens: int) -> float:
@@ -122,13 +136,47 @@ def measure_overhead(backend: EmbeddedBackend, report: Report, say: Callable[[st
         return _generation_rate(backend.chat(messages, options=options), engine, n_prompt)
 
     ours()  # warm-up: loads the model and evaluates the prompt once
-    for rep in range(report.repetitions + 2):
+    for rep in range(report.repetitions + 4):
         order = [(raw, report.raw_tps), (ours, report.ours_tps)]
         for run, into in order if rep % 2 == 0 else reversed(order):
             into.append(run())
         say(
             f"  (a) repetition {rep + 1}: raw {report.raw_tps[-1]:.1f}, ours {report.ours_tps[-1]:.1f} tokens/s"
         )
+
+
+def measure_own_time(backend: EmbeddedBackend, report: Report) -> None:
+    """One call through our backend, timing what happens inside llama-cpp-python's stream apart.
+
+    The rest (rendering, tokenizing, role states, our streaming layers) is our code's own
+    time: a figure the machine's load barely moves, unlike the side-by-side speeds.
+    """
+    llama = backend.engine().llama
+    original = llama.create_completion
+    inside = 0.0
+
+    def timed(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        nonlocal inside
+        stream = iter(original(*args, **kwargs))
+        while True:
+            start = time.perf_counter()
+            try:
+                chunk = next(stream)
+            except StopIteration:
+                inside += time.perf_counter() - start
+                return
+            inside += time.perf_counter() - start
+            yield chunk
+
+    llama.create_completion = timed  # type: ignore[method-assign]
+    try:
+        start = time.perf_counter()
+        backend.chat(GENERATION_PROMPT, options={"max_tokens": report.gen_tokens}).text()
+        total = time.perf_counter() - start
+    finally:
+        del llama.create_completion  # the class's method again
+    report.own_s = total - inside
+    report.own_share = report.own_s / total
 
 
 def _return_turn(backend: EmbeddedBackend, report: Report, *, managed: bool) -> float:
@@ -183,11 +231,13 @@ def run(
 
     managed = EmbeddedBackend(model, settings)
     unmanaged = EmbeddedBackend(model, settings, manage_prefix_cache=False)
+    load_before = os.getloadavg()[0]
     say(f"loading {model} ...")
     engine = managed.engine()
     report = Report(model, settings.threads(), engine.n_ctx, repetitions, gen_tokens)
     say("(a) generation speed, raw llama-cpp-python against our backend ...")
     measure_overhead(managed, report, say)
+    measure_own_time(managed, report)
     say("(b) time to first token of a returning role, with and without role states ...")
     for rep in range(repetitions):
         order = [(managed, True, report.ttft_with), (unmanaged, False, report.ttft_without)]
@@ -197,4 +247,5 @@ def run(
             f"  (b) repetition {rep + 1}: with {report.ttft_with[-1]:.2f} s, without {report.ttft_without[-1]:.2f} s"
         )
     measure_state_cost(engine, report)
+    report.load = (load_before, os.getloadavg()[0])
     return report
