@@ -59,7 +59,7 @@ def test_summary_line() -> None:
     line = summary(load_spec(EXAMPLES / "text-tools.md"))
     assert line == (
         "text-tools: Python library, 9 acceptance criteria, "
-        "budget 6 iterations / 60,000 tokens / 10m, risk low"
+        "budget 6 iterations / 60,000 tokens / 20m, risk low"
     )
 
 
