@@ -1,7 +1,9 @@
-"""Finding and loading shipped twins.
+"""Finding and loading twins: the shipped ones, and the user's own.
 
 Each twin lives in its own folder under the checkout's ``twins/`` (or the copy bundled
-in the wheel, ``localfactory/_bundled/twins``): a ``twin.toml`` describing it and a
+in the wheel, ``localfactory/_bundled/twins``), or under the user's twins folder
+(``$XDG_DATA_HOME/localfactory/user-twins``, where ``localfactory twin new`` writes when
+localfactory does not run from a checkout): a ``twin.toml`` describing it and a
 Python package whose ``build()`` returns the declared :class:`~localfactory.twins.core.Twin`.
 The package is imported from its folder under the name ``localfactory_twin_<name>``,
 so a twin's modules can import each other relatively.
@@ -61,10 +63,20 @@ def shipped_twin_dirs() -> list[Path]:
     return [Path(__file__).resolve().parent.parent / "_bundled" / "twins"]
 
 
+def user_twin_dir() -> Path:
+    """The user's own twins (made with ``localfactory twin new``), one folder each."""
+    return locations.data_dir() / "user-twins"
+
+
+def twin_dirs() -> list[Path]:
+    """Where twins are looked for: the shipped ones first, then the user's."""
+    return [*shipped_twin_dirs(), user_twin_dir()]
+
+
 def all_twins(dirs: list[Path] | None = None) -> dict[str, TwinManifest]:
     """Every twin found, by name; an earlier folder shadows a later twin of the same name."""
     found: dict[str, TwinManifest] = {}
-    for folder in dirs if dirs is not None else shipped_twin_dirs():
+    for folder in dirs if dirs is not None else twin_dirs():
         if not folder.is_dir():
             continue
         for manifest_path in sorted(folder.glob(f"*/{MANIFEST}")):
@@ -80,7 +92,7 @@ def get_twin(name: str, dirs: list[Path] | None = None) -> TwinManifest:
     except KeyError:
         known = ", ".join(sorted(twins)) or "(none)"
         raise TwinNotFound(
-            f"No twin named {name!r} is shipped.",
+            f"No twin named {name!r} is shipped or in {user_twin_dir()}.",
             hint=f"Known twins: {known}. `localfactory twin list` shows them.",
         ) from None
 
@@ -106,6 +118,11 @@ def load_twin(manifest: TwinManifest) -> Twin:
             raise
     twin: Twin = module.build()
     return twin
+
+
+def read_manifest(folder: Path) -> TwinManifest:
+    """The manifest of the twin in ``folder`` (its ``twin.toml``)."""
+    return _read_manifest(folder / MANIFEST)
 
 
 def _read_manifest(path: Path) -> TwinManifest:
