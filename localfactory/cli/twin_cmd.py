@@ -192,6 +192,39 @@ def _health_words(answer: dict[str, Any] | None) -> str:
     return f"healthy, {answer.get('requests', 0)} requests served" if answer else "not answering"
 
 
+@app.command("new")
+def new(
+    name: str = typer.Argument(..., help="The new twin's name (lower case, like bookshelf)."),
+    source: Path = typer.Option(
+        ..., "--from", help="The API's OpenAPI 3.0/3.1 document (JSON, or YAML named .yaml)."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="Folder to write the twin to (default: twins/NAME)."
+    ),
+    model: str | None = typer.Option(
+        None, "--model", help="Model that writes the handlers (default: the coder role's)."
+    ),
+    no_model: bool = typer.Option(
+        False, "--no-model", help="Build the scaffold only; handlers it cannot infer answer 501."
+    ),
+    force: bool = typer.Option(False, "--force", help="Build it again over an existing twin."),
+) -> None:
+    """Build a twin from an OpenAPI document: a scaffold, plus the handlers the coder model writes."""
+    from localfactory.cli.common import settings
+    from localfactory.twins.scaffold_command import build_twin
+
+    build_twin(
+        settings(),
+        name,
+        source,
+        out=out,
+        model=model,
+        use_model=not no_model,
+        force=force,
+        say=typer.echo,
+    )
+
+
 # -- Docker -------------------------------------------------------------------------------
 
 
