@@ -137,6 +137,11 @@ def _refuse_clash(name: str, folder: Path, force: bool) -> None:
                 f"{folder} already exists and holds something other than a twin.",
                 hint="Choose an empty or new folder with --out.",
             )
+        if not (folder / REPORT).is_file():
+            raise UserError(
+                f"{folder} holds a twin that `twin new` did not make; it is never replaced.",
+                hint="Choose another name, or another folder with --out.",
+            )
         if not force:
             raise UserError(
                 f"The {name} twin already exists in {folder}.",

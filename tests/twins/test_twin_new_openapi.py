@@ -157,3 +157,16 @@ def test_a_document_without_an_error_schema_gets_plain_errors_and_says_so(tmp_pa
     plan = plan_twin("plain", load_document(write(tmp_path, doc)))
     assert plan.error_template == {"error": "$code", "message": "$message"}
     assert any("no error schema" in note for note in plan.notes)
+
+
+def test_twin_new_never_replaces_a_twin_it_did_not_make(tmp_path: Path) -> None:
+    from localfactory.twins.scaffold import new_twin
+
+    shipped = tmp_path / "handmade"
+    shipped.mkdir()
+    (shipped / "twin.toml").write_text('name = "handmade"\n')
+    with pytest.raises(UserError, match="did not make; it is never replaced"):
+        new_twin("handmade", DOCUMENT, shipped, force=True)
+    with pytest.raises(UserError, match="already exists in .*slack"):
+        new_twin("slack", DOCUMENT, tmp_path / "elsewhere")
+    assert (shipped / "twin.toml").read_text() == 'name = "handmade"\n'
