@@ -95,23 +95,38 @@ def is_param(segment: str) -> bool:
     return segment.startswith("{") and segment.endswith("}")
 
 
+def shape(path: str) -> str:
+    """A path with its parameters unnamed (``/books/{}``): documents name them unevenly."""
+    return re.sub(r"\{[^{}/]*\}", "{}", path)
+
+
 def classify(operations: list[ApiOperation]) -> tuple[list[Resource], list[Classified]]:
     """The resources of the document and what each operation does to them."""
-    by_path: dict[str, dict[str, ApiOperation]] = {}
+    by_shape: dict[str, dict[str, ApiOperation]] = {}
     for op in operations:
-        by_path.setdefault(op.path, {})[op.method] = op
+        by_shape.setdefault(shape(op.path), {})[op.method] = op
     collections: dict[str, str | None] = {}
-    for path in by_path:
+    for path in (op.path for op in operations):
         parts = segments(path)
         if len(parts) >= 2 and is_param(parts[-1]) and not is_param(parts[-2]):
             collections.setdefault("/" + "/".join(parts[:-1]), path)
-    for path, methods in by_path.items():
-        if path not in collections and "POST" in methods and _lists(methods.get("GET")):
-            collections[path] = None
-    resources = [_resource(collection, item, by_path) for collection, item in collections.items()]
+    for op in operations:
+        methods = by_shape[shape(op.path)]
+        known = {shape(c) for c in collections}
+        if shape(op.path) not in known and "POST" in methods and _lists(methods.get("GET")):
+            collections[op.path] = None
+    resources = [
+        _resource(_named(collection, operations), item, by_shape)
+        for collection, item in collections.items()
+    ]
     _unique_names(resources)
     classified = [_classify(op, resources) for op in operations]
     return resources, classified
+
+
+def _named(path: str, operations: list[ApiOperation]) -> str:
+    """``path`` as the document spells it where it has operations of its own."""
+    return next((op.path for op in operations if shape(op.path) == shape(path)), path)
 
 
 def _lists(op: ApiOperation | None) -> bool:
@@ -125,9 +140,9 @@ def _lists(op: ApiOperation | None) -> bool:
 
 def _classify(op: ApiOperation, resources: list[Resource]) -> Classified:
     for resource in resources:
-        if op.path == resource.collection and op.method in ("GET", "POST"):
+        if shape(op.path) == shape(resource.collection) and op.method in ("GET", "POST"):
             return Classified(op, "list" if op.method == "GET" else "create", resource)
-        if op.path == resource.item and op.method in _ITEM_KINDS:
+        if resource.item and shape(op.path) == shape(resource.item) and op.method in _ITEM_KINDS:
             return Classified(op, _ITEM_KINDS[op.method], resource)
     return Classified(op, "custom", _owner(op.path, resources))
 
@@ -159,21 +174,24 @@ def _owner(path: str, resources: list[Resource]) -> Resource | None:
 
 
 def _resource(
-    collection: str, item: str | None, by_path: dict[str, dict[str, ApiOperation]]
+    collection: str, item: str | None, by_shape: dict[str, dict[str, ApiOperation]]
 ) -> Resource:
     name = next((s for s in reversed(segments(collection)) if not is_param(s)), "records")
     name = re.sub(r"\W+", "_", name).strip("_").lower() or "records"
     id_param = segments(item)[-1][1:-1] if item else None
     resource = Resource(name, name.upper(), collection, item, id_param)
-    resource.record_schema = _record_schema(collection, item, by_path)
-    _fields(resource, by_path.get(collection, {}).get("POST"))
+    resource.record_schema = _record_schema(collection, item, by_shape)
+    _fields(resource, by_shape.get(shape(collection), {}).get("POST"))
     return resource
 
 
 def _record_schema(
-    collection: str, item: str | None, by_path: dict[str, dict[str, ApiOperation]]
+    collection: str, item: str | None, by_shape: dict[str, dict[str, ApiOperation]]
 ) -> dict[str, Any]:
-    candidates = [by_path.get(item or "", {}).get("GET"), by_path.get(collection, {}).get("POST")]
+    candidates = [
+        by_shape.get(shape(item or ""), {}).get("GET"),
+        by_shape.get(shape(collection), {}).get("POST"),
+    ]
     for op in candidates:
         success = op.success if op is not None else None
         if (
@@ -182,7 +200,7 @@ def _record_schema(
             and "object" in (schema_types(success.schema) or ["object"])
         ):
             return success.schema
-    listing = by_path.get(collection, {}).get("GET")
+    listing = by_shape.get(shape(collection), {}).get("GET")
     success = listing.success if listing is not None else None
     if success is not None and success.schema is not None:
         schema = success.schema

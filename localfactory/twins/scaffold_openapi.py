@@ -89,6 +89,8 @@ class ApiDocument:
     error_schema: dict[str, Any] | None
     """The schema most 4xx responses share, if any."""
     error_example: Any = NO_EXAMPLE
+    notes: list[str] = field(default_factory=list)
+    """What of the document the twin will not honour (for the report)."""
 
 
 def read_document(path: Path) -> dict[str, Any]:
@@ -156,6 +158,8 @@ def _document(doc: dict[str, Any]) -> ApiDocument:
     if not isinstance(paths, dict) or not paths:
         raise _fail("paths", "the document has no paths, so there is nothing to serve")
     default_security = doc.get("security", [])
+    schemes = doc.get("components", {}).get("securitySchemes", {})
+    notes: list[str] = []
     operations: list[ApiOperation] = []
     for path, item in paths.items():
         where = f"paths[{path!r}]"
@@ -167,7 +171,8 @@ def _document(doc: dict[str, Any]) -> ApiDocument:
             if method in item:
                 at = f"{where}.{method}"
                 op = _operation(method, path, _object(item[method], at), shared, at)
-                op.secured = bool(item[method].get("security", default_security))
+                required = item[method].get("security", default_security)
+                op.secured = _secured(required, schemes, at, notes)
                 operations.append(op)
     if not operations:
         raise _fail("paths", f"no path has a {', '.join(METHODS)} operation")
@@ -188,12 +193,30 @@ def _document(doc: dict[str, Any]) -> ApiDocument:
         operations=operations,
         error_schema=error_schema,
         error_example=error_example,
+        notes=notes,
     )
+
+
+def _secured(required: Any, schemes: Any, where: str, notes: list[str]) -> bool:
+    """Whether the operation needs a token the twin can check (in the Authorization header)."""
+    if not isinstance(required, list) or not required:
+        return False
+    names = [n for option in required if isinstance(option, dict) for n in option]
+    kinds = [schemes.get(n, {}) if isinstance(schemes, dict) else {} for n in names]
+    if any(
+        k.get("type") == "apiKey" and k.get("in") != "header" for k in kinds if isinstance(k, dict)
+    ):
+        notes.append(f"{where}: an API key outside a header is not checked")
+        return False
+    if any(isinstance(k, dict) and k.get("type") == "apiKey" for k in kinds):
+        notes.append(f"{where}: the API key header is not checked; a bearer token is")
+    return True
 
 
 def _operation(
     method: str, path: str, spec: dict[str, Any], shared: list[ApiParameter], where: str
 ) -> ApiOperation:
+    path = _TEMPLATE_PARAM.sub(lambda m: "{" + python_name(m.group(1)) + "}", path)
     own = _parameters(spec.get("parameters", []), f"{where}.parameters")
     names = {(p.name, p.location) for p in own}
     parameters = [p for p in shared if (p.name, p.location) not in names] + own
@@ -254,7 +277,7 @@ def _parameters(raw: Any, where: str) -> list[ApiParameter]:
             example = first.get("value", NO_EXAMPLE) if isinstance(first, dict) else NO_EXAMPLE
         found.append(
             ApiParameter(
-                name,
+                python_name(name) if location == "path" else name,
                 location,
                 bool(item.get("required", location == "path")),
                 _object(schema, f"{at}.schema"),
@@ -315,6 +338,12 @@ def _base_path(servers: Any) -> str:
         if isinstance(variable, dict):
             url = url.replace("{" + name + "}", str(variable.get("default", "")))
     return urlparse(url).path.rstrip("/")
+
+
+def python_name(name: str) -> str:
+    """A path parameter's name as the twin routes it (``book-id`` -> ``book_id``)."""
+    cleaned = re.sub(r"\W", "_", name)
+    return cleaned if cleaned[:1].isalpha() or cleaned[:1] == "_" else "p_" + cleaned
 
 
 def _made_up_id(method: str, path: str) -> str:

@@ -61,7 +61,7 @@ class ScaffoldPlan:
 
 def plan_twin(name: str, document: ApiDocument) -> ScaffoldPlan:
     """Decide, for each operation of ``document``, what the twin does with it."""
-    notes: list[str] = []
+    notes: list[str] = list(document.notes)
     resources, classified = classify(document.operations)
     used: set[str] = set()
     operations: list[OperationPlan] = []

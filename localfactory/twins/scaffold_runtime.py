@@ -24,7 +24,8 @@ from localfactory.twins.core import INVALID_ARGUMENTS, Call, Operation, Refusal,
 from localfactory.twins.pages import BadCursor, decode_cursor, encode_cursor, page_after
 from localfactory.twins.state import TwinState
 
-TOKENS = TokenScheme(prefix="twin_", schemes=("bearer", "token"))
+TOKENS = TokenScheme(prefix="twin_", schemes=("bearer", "token"), basic="password")
+"""Tokens from ``POST /_twin/tokens``, as a bearer token or as the password of Basic credentials."""
 _PARAM = re.compile(r"\{([^{}/]+)\}")
 
 

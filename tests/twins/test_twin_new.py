@@ -169,8 +169,12 @@ def test_invalid_requests_are_refused_in_the_document_s_error_shape(shelf: Shelf
     assert status == 401 and error["code"] == "missing_token"
 
 
-def test_the_state_is_json_that_snapshots_and_restores(shelf: Shelf) -> None:
-    shelf.add(title="Kept")
+def test_the_state_is_json_that_seeds_snapshots_and_restores(shelf: Shelf) -> None:
+    status, seeded = shelf.call(
+        "POST", "/_twin/seed", {"books": [{"title": "Kept", "author": "A"}]}
+    )
+    assert (status, seeded) == (200, {"books": ["1"]})
+    assert shelf.call("POST", "/_twin/seed", {"shelves": []})[0] == 400
     assert shelf.call("POST", "/_twin/snapshot", {"name": "one"})[0] == 200
     shelf.call("DELETE", "/v1/books/1")
     assert shelf.call("POST", "/_twin/restore", {"name": "one"})[0] == 200
@@ -237,7 +241,7 @@ def test_cli_writes_a_user_twin_that_twin_up_serves(tmp_path: Path) -> None:
 
 
 def _library() -> dict[str, Any]:
-    """An OpenAPI 3.0 document with integer ids, a nested collection, offset paging and 422s."""
+    """OpenAPI 3.0: integer ids, a nested collection (its parameter named two ways), offset paging, 422s."""
     error = {
         "description": "An error.",
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
@@ -305,7 +309,7 @@ def _library() -> dict[str, Any]:
                     "responses": {"200": {"description": "Books.", **json_body(page(book))}},
                 },
             },
-            "/shelves/{shelfId}/books/{bookId}": {
+            "/shelves/{shelf-id}/books/{bookId}": {
                 "get": {
                     "operationId": "getShelfBook",
                     "responses": {

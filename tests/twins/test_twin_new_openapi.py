@@ -167,6 +167,18 @@ def test_twin_new_never_replaces_a_twin_it_did_not_make(tmp_path: Path) -> None:
     (shipped / "twin.toml").write_text('name = "handmade"\n')
     with pytest.raises(UserError, match="did not make; it is never replaced"):
         new_twin("handmade", DOCUMENT, shipped, force=True)
-    with pytest.raises(UserError, match="already exists in .*slack"):
+    with pytest.raises(UserError, match=r"already exists in .*slack"):
         new_twin("slack", DOCUMENT, tmp_path / "elsewhere")
     assert (shipped / "twin.toml").read_text() == 'name = "handmade"\n'
+
+
+def test_security_the_twin_cannot_check_is_left_open_and_noted(tmp_path: Path) -> None:
+    doc = bookshelf()
+    doc["components"]["securitySchemes"]["key"] = {"type": "apiKey", "in": "query", "name": "k"}
+    doc["paths"]["/books"]["get"]["security"] = [{"key": []}]
+    doc["paths"]["/books"]["post"]["security"] = []
+    plan = plan_twin("bookshelf", load_document(write(tmp_path, doc)))
+    secured = {op.name: op.api.secured for op in plan.operations}
+    assert secured["listBooks"] is False and secured["createBook"] is False
+    assert secured["getBook"] is True
+    assert any("API key outside a header is not checked" in n for n in plan.notes)
