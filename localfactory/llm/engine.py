@@ -8,6 +8,7 @@ role bookkeeping that keeps each role's KV state across calls of other roles
 
 from __future__ import annotations
 
+import atexit
 import json
 import threading
 from collections.abc import Sequence
@@ -137,6 +138,10 @@ def load_engine(path: Path, *, n_ctx: int, threads: int, prefix_cache_mb: int) -
         _states.budget_bytes = prefix_cache_mb * MB
         engine = _engines.get(key)
         if engine is None:
+            if not _engines:
+                # Free the models while the interpreter is whole: llama-cpp-python's own
+                # __del__ fails noisily when it runs during interpreter shutdown.
+                atexit.register(unload_all)
             engine = Engine(_load_llama(path, n_ctx=n_ctx, threads=threads), states=_states)
             _engines[key] = engine
         return engine
