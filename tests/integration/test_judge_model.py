@@ -93,6 +93,7 @@ def test_a_planted_inconsistency_in_a_real_pair_is_undecided_and_goes_to_a_human
             ]
         return messages
 
+    unload_all()  # a cold start: answers do not depend on what earlier tests left cached
     ask = Recording(ask_router(Router(settings)), rewrite=plant)
     judge = Judge.from_settings(settings, ask)
     judge.max_tokens = 96
