@@ -73,9 +73,15 @@ def red_commit(store: RunStore, run_id: str) -> str | None:
     return None
 
 
-def gather(ctx: StageContext, *, with_checks: bool = True) -> ScrutinyMaterial:
-    """Read the workspace and the run store, and run the checks in the sandbox."""
+def gather(
+    ctx: StageContext, *, checks: CheckReport | None = None, with_checks: bool = True
+) -> ScrutinyMaterial:
+    """Read the workspace and the run store; run the checks in the sandbox unless ``checks``
+    (a report the check stage just made) is given or ``with_checks`` is off."""
     from localfactory.factory.checks import run_checks
+
+    if checks is None and with_checks:
+        checks = run_checks(ctx)
 
     code: dict[str, str] = {}
     tests: dict[str, str] = {}
@@ -95,7 +101,7 @@ def gather(ctx: StageContext, *, with_checks: bool = True) -> ScrutinyMaterial:
         code=code,
         tests=tests,
         trajectory=trajectory(ctx.store, ctx.run_id),
-        checks=run_checks(ctx) if with_checks else None,
+        checks=checks,
         tests_changed_after_red=changed,
     )
 

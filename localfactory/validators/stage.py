@@ -22,6 +22,7 @@ from localfactory.validators.risk import RiskAssessment, assess
 from localfactory.validators.static_review import is_test_path
 
 if TYPE_CHECKING:
+    from localfactory.factory.checks import CheckReport
     from localfactory.factory.context import StageContext
     from localfactory.factory.workspace import Workspace
     from localfactory.store import RunStore
@@ -39,9 +40,12 @@ def judge_for(ctx: StageContext) -> Judge:
     )
 
 
-def scrutinize(ctx: StageContext, *, judge: Judge | None = None) -> ValidatorVerdict:
-    """Run the checks, the static review and the judge's code review; store and return the verdict."""
-    material = scrutiny.gather(ctx)
+def scrutinize(
+    ctx: StageContext, *, checks: CheckReport | None = None, judge: Judge | None = None
+) -> ValidatorVerdict:
+    """The checks (run here unless ``checks`` is the report the check stage just made), the
+    static review and the judge's code review; the verdict is stored and returned."""
+    material = scrutiny.gather(ctx, checks=checks)
     validator = scrutiny.ScrutinyValidator(
         judge or judge_for(ctx),
         max_criteria=ctx.settings.validators.max_judged_criteria,

@@ -114,3 +114,17 @@ def test_the_gate_accepts_the_plain_adder_and_holds_a_payments_change(built):
     assert risky.held
     assert any(r.text.startswith("touches payments: payments.py") for r in risky.reasons)
     assert [h.run.id for h in held_runs(ctx.store)] == [ctx.run_id]
+
+
+def test_scrutiny_uses_the_check_report_it_is_given_instead_of_running_the_checks(built):
+    from localfactory.factory import checks
+
+    report = checks.CheckReport(
+        tests=checks.TestCounts(total=2, passed=1, failed=1), pytest_ok=False, ruff_ok=True,
+        mypy_ok=True, feedback="", pytest_summary="pytest: 1 passed, 1 failed (given)",
+    )  # fmt: skip
+    with reviewing(built, ScriptedModels({"judge": [verdict("pass")]})) as ctx:
+        result = stage.scrutinize(ctx, checks=report)
+    assert result.outcome == "fail"
+    assert result.details["checks"]["pytest"] == "pytest: 1 passed, 1 failed (given)"
+    assert "- pytest: 1 passed, 1 failed (given)" in result.feedback
