@@ -166,6 +166,8 @@ class Factory:
         return count
 
     def _loop(self, run: Run) -> Run:
+        if run.status.is_final or State(run.state) in TERMINAL:
+            return run  # a finished run is left exactly as it is
         spec = self.spec_of(run)
         layout = layout_for(spec)
         root = self.settings.project_path(self.settings.factory.workspace_dir) / spec.name

@@ -17,7 +17,8 @@ from localfactory.store import RunStore
 from tests.conftest import TEST_MODEL, RealModel
 from tests.factory_helpers import settings_for
 
-pytestmark = pytest.mark.integration
+# About a minute on a quiet 2-core machine; a busy one is many times slower.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
 
 SPEC = """---
 name: evens
@@ -55,7 +56,10 @@ def test_the_small_model_builds_a_tiny_spec_to_green(tmp_path: Path, real_model:
     spec.write_text(SPEC)
     (tmp_path / "scenarios" / "evens").mkdir(parents=True)
     (tmp_path / "scenarios" / "evens" / "random.yaml").write_text(SCENARIO)
-    env = {f"LOCALFACTORY_ROLES__{role.upper()}__MODEL": TEST_MODEL for role in ("planner", "test_writer", "coder", "judge")}
+    env = {
+        f"LOCALFACTORY_ROLES__{role.upper()}__MODEL": TEST_MODEL
+        for role in ("planner", "test_writer", "coder", "judge")
+    }
     env["LOCALFACTORY_LLM__CONTEXT_LENGTH"] = "4096"
     settings = settings_for(tmp_path, **env)
     store = RunStore(settings.store_path())

@@ -124,6 +124,15 @@ def test_strict_holdout_withholds_even_the_symptom(tmp_path: Path) -> None:
     assert "random-sums" not in repair_prompt
 
 
+def test_running_a_finished_run_again_changes_nothing(tmp_path: Path) -> None:
+    models = ScriptedModels({"planner": [PLAN], "test_writer": [TESTS], "coder": [RIGHT]})
+    factory, store, run, _ = build(tmp_path, models)
+    steps = len(store.steps(run.id))
+    again = factory.run(run.id)
+    assert again.status.value == "succeeded" and again.state == "done"
+    assert len(store.steps(run.id)) == steps and sum(models.counts.values()) == 3
+
+
 def test_replay_reproduces_the_run_without_any_model(tmp_path: Path) -> None:
     models = ScriptedModels({"planner": [PLAN], "test_writer": [TESTS], "coder": [WRONG, RIGHT]})
     factory, store, run, _ = build(tmp_path, models)
