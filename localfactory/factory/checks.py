@@ -34,6 +34,7 @@ class TestCounts:
     not_implemented: list[str] = field(default_factory=list)
     """Tests that failed on NotImplementedError (the stub): failing for the right reason."""
     passing: list[str] = field(default_factory=list)
+    failing: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -75,6 +76,7 @@ def _counts(junit_text: str | None) -> TestCounts:
                 counts.errors += 1
             else:
                 counts.failed += 1
+            counts.failing.append(name)
             if "NotImplementedError" in (node.get("message") or "") + (node.text or ""):
                 counts.not_implemented.append(name)
         else:
@@ -167,12 +169,41 @@ def check(ctx: StageContext) -> StageResult:
             Outcome.OK, f"{t.passed}/{t.total} tests pass, ruff clean{note}", report.as_dict()
         )
     ctx.put_note("feedback", report.feedback)
+    if _stuck(ctx, t.failing):
+        ctx.put_note("stuck_tests", "\n".join(t.failing))
+        return StageResult(
+            Outcome.STUCK,
+            f"{t.passed}/{t.total} tests pass; a repair left the same tests failing",
+            report.as_dict(),
+        )
     what = [f"{t.passed}/{t.total} tests pass"]
     if not report.ruff_ok:
         what.append("ruff errors")
     if blocking_mypy:
         what.append("mypy errors")
     return StageResult(Outcome.FAILING, ", ".join(what), report.as_dict())
+
+
+MAX_TEST_REVISIONS = 2
+
+
+def _stuck(ctx: StageContext, failing: list[str]) -> bool:
+    """True when the last repair left exactly the same tests failing as the check before it
+    (and the tests have not been questioned too often already): maybe a test is wrong."""
+    if not failing:
+        return False
+    earlier = [
+        s
+        for s in ctx.store.steps(ctx.run_id)
+        if s.seq < ctx.step_seq and s.status.value == "finished"
+    ]
+    if sum(1 for s in earlier if s.name == "revise_tests") >= MAX_TEST_REVISIONS:
+        return False
+    if len(earlier) < 2 or earlier[-1].name != "repair":
+        return False
+    last_check = next((s for s in reversed(earlier) if s.name == "check"), None)
+    before = ((last_check.output or {}).get("tests") or {}).get("failing") if last_check else None
+    return before is not None and sorted(before) == sorted(failing)
 
 
 def confirm_red(ctx: StageContext) -> StageResult:

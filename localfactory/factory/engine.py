@@ -45,11 +45,12 @@ STAGES: dict[State, Callable[[StageContext], StageResult]] = {
     State.IMPLEMENT: stages.implement,
     State.CHECK: checks.check,
     State.REPAIR: stages.repair,
+    State.REVISE_TESTS: stages.revise_tests,
     State.VALIDATE: holdout.validate,
     State.DELIVER: deliver,
 }
 _ORDER = [State.PLAN, State.WRITE_TESTS, State.CONFIRM_RED, State.IMPLEMENT, State.CHECK,
-          State.REPAIR, State.VALIDATE, State.DELIVER]  # fmt: skip
+          State.REVISE_TESTS, State.REPAIR, State.VALIDATE, State.DELIVER]  # fmt: skip
 
 
 class Factory:

@@ -23,7 +23,9 @@ class State(StrEnum):
     CHECK = "check"
     """pytest, ruff and mypy in the sandbox."""
     REPAIR = "repair"
-    """Rewrite code (or a broken test) from condensed feedback."""
+    """Rewrite the code from condensed feedback."""
+    REVISE_TESTS = "revise_tests"
+    """Repairs leave the same tests failing: re-read them against the spec, fix one that contradicts it."""
     VALIDATE = "validate"
     """Run the holdout scenarios against the built software: satisfaction."""
     DELIVER = "deliver"
@@ -43,6 +45,8 @@ class Outcome(StrEnum):
     """The stage's output was unusable (no code found, tests that do not collect): do it again."""
     FAILING = "failing"
     """Checks or scenarios failed: go and repair."""
+    STUCK = "stuck"
+    """A repair left exactly the same tests failing: question the tests."""
     BUDGET = "budget"
     """A budget ran out (iterations, tokens, wall time)."""
     ERROR = "error"
@@ -60,6 +64,9 @@ TRANSITIONS: dict[tuple[State, Outcome], State] = {
     (State.IMPLEMENT, Outcome.RETRY): State.IMPLEMENT,
     (State.CHECK, Outcome.OK): State.VALIDATE,
     (State.CHECK, Outcome.FAILING): State.REPAIR,
+    (State.CHECK, Outcome.STUCK): State.REVISE_TESTS,
+    (State.REVISE_TESTS, Outcome.OK): State.CHECK,
+    (State.REVISE_TESTS, Outcome.FAILING): State.REPAIR,
     (State.REPAIR, Outcome.OK): State.CHECK,
     (State.REPAIR, Outcome.RETRY): State.REPAIR,
     (State.VALIDATE, Outcome.OK): State.DELIVER,

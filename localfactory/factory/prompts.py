@@ -115,3 +115,35 @@ and why the code does something else, then write the corrected file.
 """
     + FILE_FORMAT
 )
+
+TESTS_ARE_RIGHT = "TESTS ARE RIGHT"
+
+REVISE_TESTS = (
+    """Here is a specification of software to build.
+
+{spec}
+
+The tests (`{test_path}`):
+```python
+{tests}
+```
+
+The implementation (`{path}`):
+```python
+{code}
+```
+
+The implementation was repaired, but these tests still fail the same way: {failing}
+{feedback}
+
+Check each failing test against the specification, and only against it. If a test expects
+something the specification does not say (a wrong expected value, an error the specification
+does not ask for), write the test file again with only those assertions corrected, keeping every
+other test as it is. If every failing test agrees with the specification, answer exactly:
+"""
+    + TESTS_ARE_RIGHT
+    + """
+
+"""
+    + FILE_FORMAT
+)

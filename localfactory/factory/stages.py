@@ -189,3 +189,45 @@ def repair(ctx: StageContext) -> StageResult:
         feedback=ctx.note("feedback") or "(no details)",
     )
     return _write_code(ctx, prompt, merge=True, verb="rewrote")
+
+
+def _test_count(source: str) -> int:
+    tree = ast.parse(source)
+    return sum(
+        1 for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name.startswith("test")
+    )
+
+
+def revise_tests(ctx: StageContext) -> StageResult:
+    """The test writer re-reads the tests that repairs cannot fix; it may correct them, never drop them."""
+    test_path = ctx.layout.test_path
+    current = ctx.workspace.read(test_path) or ""
+    failing = (ctx.note("stuck_tests") or "").split("\n")
+    prompt = prompts.REVISE_TESTS.format(
+        spec=render_for_prompt(ctx.spec),
+        test_path=test_path,
+        tests=current,
+        path=ctx.layout.code_path,
+        code=ctx.workspace.read(ctx.layout.code_path) or "",
+        failing=", ".join(f.rsplit(".", 1)[-1] for f in failing if f),
+        feedback=ctx.note("feedback") or "",
+    )
+    answer = ctx.gateway.chat(
+        "test_writer", _messages(prompt), options={"max_tokens": TESTS_TOKENS}
+    )
+    found = extract_files(answer.text, expected=[test_path])
+    edit = _pick(found.edits, test_path, folder="tests/")
+    if edit is None and prompts.TESTS_ARE_RIGHT in answer.text:
+        return StageResult(Outcome.FAILING, "the test writer stands by the failing tests")
+    issue = _python_problem(edit, test_path, found.skipped)
+    if issue is None and edit is not None and _test_count(edit.content) < _test_count(current):
+        issue = "the revised file has fewer tests than before (tests may be corrected, not removed)"
+    if issue is not None or edit is None:
+        ctx.log(f"test revision not used: {issue}", level="warning")
+        return StageResult(Outcome.FAILING, f"tests kept as they were ({issue})")
+    if edit.content.strip() == current.strip():
+        return StageResult(Outcome.FAILING, "the test writer stands by the failing tests")
+    ctx.workspace.write(test_path, edit.content)
+    return StageResult(
+        Outcome.OK, f"corrected {test_path} against the spec", {"tests": _test_count(edit.content)}
+    )

@@ -124,6 +124,55 @@ def test_strict_holdout_withholds_even_the_symptom(tmp_path: Path) -> None:
     assert "random-sums" not in repair_prompt
 
 
+WRONG_TESTS = TESTS.replace("add(2, 3) == 5", "add(2, 3) == 6")
+
+
+def test_a_test_that_contradicts_the_spec_is_corrected_when_repairs_cannot_pass_it(
+    tmp_path: Path,
+) -> None:
+    models = ScriptedModels(
+        {"planner": [PLAN], "test_writer": [WRONG_TESTS, TESTS], "coder": [RIGHT]}
+    )
+    _, store, run, _ = build(tmp_path, models)
+    assert run.status.value == "succeeded"
+    assert states(store, run.id)[2:8] == [
+        "implement",
+        "check",
+        "repair",
+        "check",
+        "revise_tests",
+        "check",
+    ]
+    revise_prompt = [p for role, p in models.prompts if role == "test_writer"][1]
+    assert "test_small" in revise_prompt and "TESTS ARE RIGHT" in revise_prompt
+    assert (
+        "add(2, 3) == 5" in (tmp_path / "build" / "adder" / "tests" / "test_adder.py").read_text()
+    )
+
+
+def test_a_test_writer_that_stands_by_its_tests_sends_the_code_back_to_repair(
+    tmp_path: Path,
+) -> None:
+    models = ScriptedModels(
+        {
+            "planner": [PLAN],
+            "test_writer": [TESTS, "TESTS ARE RIGHT"],
+            "coder": [WRONG, WRONG, RIGHT],
+        }
+    )
+    _, store, run, _ = build(tmp_path, models, iterations=5)
+    assert run.status.value == "succeeded"
+    assert states(store, run.id)[2:9] == [
+        "implement",
+        "check",
+        "repair",
+        "check",
+        "revise_tests",
+        "repair",
+        "check",
+    ]
+
+
 def test_running_a_finished_run_again_changes_nothing(tmp_path: Path) -> None:
     models = ScriptedModels({"planner": [PLAN], "test_writer": [TESTS], "coder": [RIGHT]})
     factory, store, run, _ = build(tmp_path, models)
