@@ -17,6 +17,7 @@ from localfactory.cli import (
     config_cmd,
     init_cmd,
     models_cmd,
+    review_cmd,
     run_cmd,
     runs_cmd,
     spec_cmd,
@@ -58,6 +59,7 @@ app.add_typer(spec_cmd.app, name="spec")
 run_cmd.register(app)
 ask_cmd.register(app)
 init_cmd.register(app)
+review_cmd.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -32,9 +32,23 @@ SPEC_ARTIFACT = "spec.md"
 
 
 def deliver(ctx: StageContext) -> StageResult:
+    """Score the change's risk; deliver it, or hold it for a person (``localfactory review``)."""
+    from localfactory.validators.stage import gate
+
+    risk = gate(ctx)
+    if risk.held:
+        reasons = "; ".join(r.text for r in risk.reasons[:3])
+        ctx.log(f"held for review: risk {risk.score:.2f} ({reasons})", level="warning")
+        return StageResult(
+            Outcome.OK,
+            f"held for review (risk {risk.score:.2f}: {reasons}); decide with `localfactory review {ctx.run_id}`",
+            {"held": True, "risk": risk.score},
+        )
     commit = ctx.workspace.deliver()
     return StageResult(
-        Outcome.OK, f"delivered {commit[:10]} on branch 'delivered'", {"commit": commit}
+        Outcome.OK,
+        f"delivered {commit[:10]} on branch 'delivered' (risk {risk.score:.2f})",
+        {"commit": commit},
     )
 
 

@@ -12,12 +12,8 @@ SYSTEM = (
     "only the Python standard library unless told otherwise. You follow the requested output format exactly."
 )
 
-FILE_FORMAT = """Answer with each file in full, in exactly this form and nothing else:
-
-{path}
-```python
-<the complete content of the file>
-```"""
+FILE_FORMAT = """Reply with the path `{path}` on a line of its own, then the complete file in one
+```python fenced block. Real Python code only: no placeholders, no explanations."""
 
 PLAN = """Here is a specification of software to build.
 
@@ -77,8 +73,13 @@ These tests must pass (`{test_path}`):
 {tests}
 ```
 
-Write the implementation in `{path}`. Implement every function of the interface with exactly
-the given signature, following the acceptance criteria and the tests.
+The module `{path}` has only stubs so far:
+```python
+{stub}
+```
+
+Write the complete file `{path}`: every function with exactly the signature above, implemented
+so that the acceptance criteria and the tests hold.
 
 """
     + FILE_FORMAT

@@ -34,12 +34,24 @@ def _with_problem(prompt: str, problem: str | None) -> str:
     return f"{prompt}\n\nYour previous answer could not be used: {problem}\nAvoid that this time."
 
 
+def _review_feedback(ctx: StageContext) -> str:
+    """What a person said when rejecting an earlier delivery of this spec (kept for the whole run)."""
+    kept = ctx.note("review_feedback")
+    if kept is None:
+        from localfactory.validators.stage import take_feedback
+
+        kept = take_feedback(ctx)
+        ctx.put_note("review_feedback", kept)
+    if not kept.strip():
+        return ""
+    return f"\n\nA person rejected an earlier delivery of this software and said:\n{kept.strip()}\nTake it into account."
+
+
 def plan(ctx: StageContext) -> StageResult:
     names = function_names(ctx.spec)
+    prompt = prompts.PLAN.format(spec=render_for_prompt(ctx.spec), limit=len(names) + 2)
     answer = ctx.gateway.chat(
-        "planner",
-        _messages(prompts.PLAN.format(spec=render_for_prompt(ctx.spec), limit=len(names) + 2)),
-        options={"max_tokens": PLAN_TOKENS},
+        "planner", _messages(prompt + _review_feedback(ctx)), options={"max_tokens": PLAN_TOKENS}
     )
     text = answer.text.strip()
     if not text:
@@ -86,6 +98,8 @@ def _python_problem(edit: FileEdit | None, path: str, skipped: list[str]) -> str
         return f"there was no ```python block for `{path}`{extra}"
     if edit.truncated:
         return f"the answer was cut off before the end of `{path}`: write it shorter"
+    if "<the complete" in edit.content or edit.content.strip() in ("...", "pass"):
+        return f"the block for `{path}` held a placeholder instead of real code"
     try:
         ast.parse(edit.content)
     except SyntaxError as exc:
@@ -175,8 +189,9 @@ def implement(ctx: StageContext) -> StageResult:
         test_path=ctx.layout.test_path,
         tests=ctx.workspace.read(ctx.layout.test_path) or "",
         path=ctx.layout.code_path,
+        stub=stub_source(ctx.spec),
     )
-    return _write_code(ctx, prompt, merge=False, verb="wrote")
+    return _write_code(ctx, prompt + _review_feedback(ctx), merge=False, verb="wrote")
 
 
 def repair(ctx: StageContext) -> StageResult:

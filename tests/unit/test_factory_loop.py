@@ -173,6 +173,31 @@ def test_a_test_writer_that_stands_by_its_tests_sends_the_code_back_to_repair(
     ]
 
 
+PAYMENTS = RIGHT + (
+    "\npayments.py\n```python\ndef charge_card(card_number: str, amount_cents: int) -> str:\n"
+    "    return f'charged {amount_cents} to {card_number[-4:]}'\n```\n"
+)
+
+
+def test_a_risky_change_is_held_then_a_rejection_comes_back_as_feedback(tmp_path: Path) -> None:
+    from localfactory.validators.review import decide
+
+    models = ScriptedModels({"planner": [PLAN], "test_writer": [TESTS], "coder": [PAYMENTS, RIGHT]})
+    factory, store, run, _ = build(tmp_path, models)
+    assert run.status.value == "succeeded"
+    last = store.transitions(run.id)[-1]
+    assert last.from_state == "deliver" and last.reason.startswith("held for review")
+    ws = Workspace(tmp_path / "build" / "adder")
+    assert ws.git("rev-parse", "--verify", "--quiet", "delivered", check=False) == ""
+    decide(store, run.id, "reject", by="reviewer", comment="No card handling in an adder, please.")
+    second = factory.run(factory.start(tmp_path / "adder.md").id)
+    assert second.status.value == "succeeded"
+    planner_prompts = [p for role, p in models.prompts if role == "planner"]
+    assert "No card handling in an adder, please." in planner_prompts[1]
+    assert "No card handling" not in planner_prompts[0]
+    assert "return a + b" in ws.git("show", "delivered:adder.py")
+
+
 def test_running_a_finished_run_again_changes_nothing(tmp_path: Path) -> None:
     models = ScriptedModels({"planner": [PLAN], "test_writer": [TESTS], "coder": [RIGHT]})
     factory, store, run, _ = build(tmp_path, models)
