@@ -217,7 +217,8 @@ def confirm_red(ctx: StageContext) -> StageResult:
     if not counts.not_implemented:
         problem = (
             "no test calls the functions of the interface: against a version that raises "
-            "NotImplementedError, none of them failed. Each test must call the code and check its result."
+            "NotImplementedError, none of them failed. Each test must import the functions from "
+            f"`{ctx.layout.module}` (never define them in the test file), call them and check the result."
         )
         ctx.put_note("tests_problem", problem)
         return StageResult(Outcome.RETRY, "tests do not exercise the code", output)

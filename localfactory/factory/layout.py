@@ -75,3 +75,45 @@ def stub_source(spec: Spec) -> str:
     source = "\n".join(lines)
     ast.parse(source)  # the spec validated the signatures; this keeps the stub honest
     return source
+
+
+def normalize_tests(source: str, spec: Spec, layout: Layout) -> tuple[str, list[str]]:
+    """Tests as the factory needs them, and what was changed.
+
+    Small models often forget to import the code under test, or define the function in the
+    test file itself, so the tests never exercise the real module. Both are repaired here:
+    definitions that shadow the interface are dropped, and the import is added.
+    """
+    tree = ast.parse(source)
+    names = function_names(spec)
+    lines = source.splitlines()
+    changes: list[str] = []
+    # Edits as (line index, lines to delete, lines to insert), applied bottom-up so indexes hold.
+    edits: list[tuple[int, int, list[str]]] = []
+    for node in tree.body:
+        if (
+            isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+            and node.name in names
+        ):
+            start = min([node.lineno, *(d.lineno for d in node.decorator_list)]) - 1
+            end = node.end_lineno or node.lineno
+            edits.append((start, end - start, []))
+            changes.append(f"removed the test file's own definition of {node.name}()")
+    imported = any(
+        (isinstance(n, ast.ImportFrom) and n.module == layout.module)
+        or (isinstance(n, ast.Import) and any(a.name == layout.module for a in n.names))
+        for n in ast.walk(tree)
+    )
+    if not imported:
+        line = f"from {layout.module} import {', '.join(names)}"
+        at = 0
+        for stmt in tree.body:
+            if isinstance(stmt, ast.Import | ast.ImportFrom):
+                at = stmt.end_lineno or stmt.lineno
+            elif not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)):
+                break
+        edits.append((at, 0, [line]))
+        changes.append(f"added `{line}`")
+    for start, count, insert in sorted(edits, key=lambda e: (e[0], -e[1]), reverse=True):
+        lines[start : start + count] = insert
+    return "\n".join(lines).rstrip() + "\n", changes

@@ -13,7 +13,7 @@ import ast
 from localfactory.factory import prompts
 from localfactory.factory.context import StageContext, StageResult
 from localfactory.factory.extract import FileEdit, extract_files, merge_functions
-from localfactory.factory.layout import function_names, stub_source
+from localfactory.factory.layout import function_names, normalize_tests, stub_source
 from localfactory.factory.machine import Outcome
 from localfactory.factory.workspace import UnsafePath
 from localfactory.llm.call import Message
@@ -26,6 +26,13 @@ CODE_TOKENS = 2048
 
 def _messages(user: str) -> list[Message]:
     return [Message(role="system", content=prompts.SYSTEM), Message(role="user", content=user)]
+
+
+def _options(ctx: StageContext, max_tokens: int) -> dict[str, object]:
+    """Greedy on a first try; a retry samples a little (seeded, so replayable) to get a different answer."""
+    if ctx.retry == 0:
+        return {"max_tokens": max_tokens}
+    return {"max_tokens": max_tokens, "temperature": 0.4, "seed": ctx.retry}
 
 
 def _with_problem(prompt: str, problem: str | None) -> str:
@@ -120,7 +127,7 @@ def write_tests(ctx: StageContext) -> StageResult:
     answer = ctx.gateway.chat(
         "test_writer",
         _messages(_with_problem(prompt, problem)),
-        options={"max_tokens": TESTS_TOKENS},
+        options=_options(ctx, TESTS_TOKENS),
     )
     found = extract_files(answer.text, expected=[test_path])
     edit = _pick(found.edits, test_path, folder="tests/")
@@ -137,8 +144,11 @@ def write_tests(ctx: StageContext) -> StageResult:
     if issue is not None or edit is None:
         ctx.put_note("tests_problem", issue or "no test file")
         return StageResult(Outcome.RETRY, f"unusable tests: {issue}")
-    ctx.workspace.write(test_path, edit.content)
-    count = edit.content.count("def test")
+    content, changes = normalize_tests(edit.content, ctx.spec, ctx.layout)
+    for change in changes:
+        ctx.log(f"tests: {change}")
+    ctx.workspace.write(test_path, content)
+    count = content.count("def test")
     return StageResult(Outcome.OK, f"wrote {count} test(s) in {test_path}", {"tests": count})
 
 
@@ -173,7 +183,7 @@ def _write_code(ctx: StageContext, prompt: str, *, merge: bool, verb: str) -> St
     """Ask the coder, write what it answered; RETRY with the problem noted when unusable."""
     problem = ctx.note("code_problem") if ctx.retry > 0 else None
     answer = ctx.gateway.chat(
-        "coder", _messages(_with_problem(prompt, problem)), options={"max_tokens": CODE_TOKENS}
+        "coder", _messages(_with_problem(prompt, problem)), options=_options(ctx, CODE_TOKENS)
     )
     written, issue = _code_edit(ctx, answer.text, merge=merge)
     if issue:

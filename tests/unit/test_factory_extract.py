@@ -104,3 +104,18 @@ def test_the_state_table_reaches_every_state_and_failures_end_runs() -> None:
     assert all(dst in State for dst in TRANSITIONS.values())
     with pytest.raises(ValueError, match="terminal"):
         next_state(State.DONE, Outcome.OK)
+
+
+def test_tests_that_forget_the_import_or_define_the_function_themselves_are_repaired() -> None:
+    from localfactory.factory.layout import layout_for, normalize_tests
+    from localfactory.spec import parse_spec
+    from tests.factory_helpers import SPEC
+
+    spec = parse_spec(SPEC % {"iterations": 3})
+    layout = layout_for(spec)
+    own = "import pytest\n\ndef add(a, b):\n    return a + b\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+    fixed, changes = normalize_tests(own, spec, layout)
+    assert "def add(" not in fixed and "from adder import add" in fixed and "def test_add" in fixed
+    assert len(changes) == 2
+    untouched = "from adder import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+    assert normalize_tests(untouched, spec, layout) == (untouched, [])
