@@ -35,7 +35,10 @@ def test_defaults_give_every_factory_role_a_model(isolated):
 
 def test_project_file_overrides_user_file_and_keeps_other_role_fields(isolated):
     _write(isolated["user"], '[llm]\nthreads = 3\n[ollama]\nhost = "http://127.0.0.1:9"\n')
-    _write(isolated["cwd"] / "localfactory.toml", '[llm]\nthreads = 1\n[roles.coder]\nbackend = "ollama"\n')
+    _write(
+        isolated["cwd"] / "localfactory.toml",
+        '[llm]\nthreads = 1\n[roles.coder]\nbackend = "ollama"\n',
+    )
     s = load(isolated)
     assert s.llm.threads == 1
     assert s.ollama.host == "http://127.0.0.1:9"
@@ -55,7 +58,10 @@ def test_project_file_is_found_from_a_subfolder(isolated):
 
 def test_environment_wins_and_is_typed(isolated):
     _write(isolated["cwd"] / "localfactory.toml", "[llm]\nthreads = 1\n")
-    s = load(isolated, {"LOCALFACTORY_LLM__THREADS": "4", "LOCALFACTORY_ROLES__JUDGE__MODEL": "smollm2-135m"})
+    s = load(
+        isolated,
+        {"LOCALFACTORY_LLM__THREADS": "4", "LOCALFACTORY_ROLES__JUDGE__MODEL": "smollm2-135m"},
+    )
     assert s.llm.threads == 4
     assert s.roles["judge"].model == "smollm2-135m"
 
