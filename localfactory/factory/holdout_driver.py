@@ -45,7 +45,11 @@ def _call(step: dict[str, Any], ns: dict[str, Any]) -> str | None:
     return None
 
 
-def _run(step: dict[str, Any], job: dict[str, Any], scratch: Path) -> str | None:
+def execute_run(
+    step: dict[str, Any], job: dict[str, Any], scratch: Path
+) -> subprocess.CompletedProcess[str] | str:
+    """Run a ``run`` step's command as a user would (its files written first); the finished
+    process, or why it could not finish."""
     argv = shlex.split(step["run"]) if isinstance(step["run"], str) else list(step["run"])
     if argv and argv[0] == job.get("command"):
         argv = [sys.executable, "-m", job["module"], *argv[1:]]
@@ -55,7 +59,7 @@ def _run(step: dict[str, Any], job: dict[str, Any], scratch: Path) -> str | None
         target.write_text(content)
     env = {**os.environ, "PYTHONPATH": job["workspace"]}
     try:
-        proc = subprocess.run(
+        return subprocess.run(
             argv,
             input=step.get("stdin"),
             capture_output=True,
@@ -68,6 +72,12 @@ def _run(step: dict[str, Any], job: dict[str, Any], scratch: Path) -> str | None
         return "the command did not finish within 30 s"
     except OSError as exc:
         return f"the command could not start ({exc.strerror})"
+
+
+def _run(step: dict[str, Any], job: dict[str, Any], scratch: Path) -> str | None:
+    proc = execute_run(step, job, scratch)
+    if isinstance(proc, str):
+        return proc
     want = step.get("exit_code", 0)
     if proc.returncode != want:
         return f"exited with status {proc.returncode} instead of {want}"
@@ -86,7 +96,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _start_service(job: dict[str, Any]) -> tuple[subprocess.Popen[bytes] | None, int, str | None]:
+def start_service(job: dict[str, Any]) -> tuple[subprocess.Popen[bytes] | None, int, str | None]:
     port = _free_port()
     argv = shlex.split(job["start"].replace("{port}", str(port)))
     if argv and argv[0] in ("python", "python3"):
@@ -106,7 +116,8 @@ def _start_service(job: dict[str, Any]) -> tuple[subprocess.Popen[bytes] | None,
     return None, port, "the service did not accept connections within 15 s"
 
 
-def _request(step: dict[str, Any], port: int) -> str | None:
+def send_request(step: dict[str, Any], port: int) -> tuple[int, bytes] | str:
+    """Send a ``request`` step to the service on ``port``; (status, body), or why it failed."""
     method, path = step["request"].split(" ", 1)
     data = None
     headers = dict(step.get("headers") or {})
@@ -118,11 +129,28 @@ def _request(step: dict[str, Any], port: int) -> str | None:
     )
     try:
         with urllib.request.urlopen(req, timeout=10) as resp:
-            status, body = resp.status, resp.read()
+            return resp.status, resp.read()
     except urllib.error.HTTPError as exc:
-        status, body = exc.code, exc.read()
+        return exc.code, exc.read()
     except (OSError, TimeoutError) as exc:
         return f"the request failed ({type(exc).__name__})"
+
+
+def stop_service(service: subprocess.Popen[bytes] | None) -> None:
+    if service is None:
+        return
+    service.terminate()
+    try:
+        service.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        service.kill()
+
+
+def _request(step: dict[str, Any], port: int) -> str | None:
+    answer = send_request(step, port)
+    if isinstance(answer, str):
+        return answer
+    status, body = answer
     if step.get("status") is not None and status != step["status"]:
         return f"answered HTTP {status} instead of {step['status']}"
     if step.get("json_equals") is not None or step.get("json_contains"):
@@ -159,7 +187,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
                 "symptom": f"importing the module raised {type(exc).__name__}",
             }
     if job["kind"] == "http-service":
-        service, port, problem = _start_service(job)
+        service, port, problem = start_service(job)
         if problem:
             return {"failed_step": 0, "symptom": problem}
     try:
@@ -174,12 +202,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
                 return {"failed_step": i, "symptom": symptom}
         return {"failed_step": None, "symptom": None}
     finally:
-        if service is not None:
-            service.terminate()
-            try:
-                service.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                service.kill()
+        stop_service(service)
 
 
 def main() -> None:

@@ -12,16 +12,17 @@ step with a ``judge`` criterion it keeps the value or error, the output, or the 
 from __future__ import annotations
 
 import json
-import os
-import shlex
-import subprocess
 import sys
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
-from localfactory.factory.holdout_driver import MARKER, _start_service
+from localfactory.factory.holdout_driver import (
+    MARKER,
+    execute_run,
+    send_request,
+    start_service,
+    stop_service,
+)
 
 SHOWN_CHARS = 2000
 """Longest piece of output kept per stream."""
@@ -40,21 +41,9 @@ def _observe_call(step: dict[str, Any], ns: dict[str, Any]) -> str:
 
 
 def _observe_run(step: dict[str, Any], job: dict[str, Any], scratch: Path) -> str:
-    argv = shlex.split(step["run"]) if isinstance(step["run"], str) else list(step["run"])
-    if argv and argv[0] == job.get("command"):
-        argv = [sys.executable, "-m", job["module"], *argv[1:]]
-    for name, content in (step.get("files") or {}).items():
-        target = scratch / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(content)
-    env = {**os.environ, "PYTHONPATH": job["workspace"]}
-    try:
-        proc = subprocess.run(argv, input=step.get("stdin"), capture_output=True, text=True,
-                              cwd=scratch, env=env, timeout=30)  # fmt: skip
-    except subprocess.TimeoutExpired:
-        return "the command did not finish within 30 s"
-    except OSError as exc:
-        return f"the command could not start ({exc.strerror})"
+    proc = execute_run(step, job, scratch)
+    if isinstance(proc, str):
+        return proc
     return (
         f"exit status {proc.returncode}\n"
         f"standard output:\n{_cut(proc.stdout) or '(nothing)'}\n"
@@ -63,21 +52,11 @@ def _observe_run(step: dict[str, Any], job: dict[str, Any], scratch: Path) -> st
 
 
 def _observe_request(step: dict[str, Any], port: int) -> str:
-    method, path = step["request"].split(" ", 1)
-    body = None if step.get("json") is None else json.dumps(step["json"]).encode()
-    headers = dict(step.get("headers") or {})
-    if body is not None:
-        headers.setdefault("Content-Type", "application/json")
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body, method=method,
-                                 headers=headers)  # fmt: skip
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            status, answer = resp.status, resp.read()
-    except urllib.error.HTTPError as exc:
-        status, answer = exc.code, exc.read()
-    except (OSError, TimeoutError) as exc:
-        return f"the request failed ({type(exc).__name__})"
-    return f"HTTP {status}\n{_cut(answer.decode(errors='replace')) or '(empty body)'}"
+    answer = send_request(step, port)
+    if isinstance(answer, str):
+        return answer
+    status, body = answer
+    return f"HTTP {status}\n{_cut(body.decode(errors='replace')) or '(empty body)'}"
 
 
 def observe_job(job: dict[str, Any]) -> dict[str, Any]:
@@ -93,7 +72,7 @@ def observe_job(job: dict[str, Any]) -> dict[str, Any]:
             return {"problem": f"importing the module raised {type(exc).__name__}: {exc}"}
     service, port = None, 0
     if job["kind"] == "http-service":
-        service, port, problem = _start_service(job)
+        service, port, problem = start_service(job)
         if problem:
             return {"problem": problem}
     observations = []
@@ -108,12 +87,7 @@ def observe_job(job: dict[str, Any]) -> dict[str, Any]:
             if step.get("judge"):
                 observations.append({"step": i, "observed": seen})
     finally:
-        if service is not None:
-            service.terminate()
-            try:
-                service.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                service.kill()
+        stop_service(service)
     return {"observations": observations}
 
 
