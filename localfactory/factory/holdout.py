@@ -10,6 +10,7 @@ failed and its visible symptom), or, in strict mode, only how many failed.
 from __future__ import annotations
 
 import ast
+import builtins
 import json
 import random
 import re
@@ -35,7 +36,7 @@ from localfactory.spec.scenario import (
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _SAFE_BUILTINS = {
-    name: getattr(__builtins__, name, None) if not isinstance(__builtins__, dict) else __builtins__.get(name)
+    name: getattr(builtins, name)
     for name in ("len", "sorted", "min", "max", "sum", "abs", "str", "int", "float", "list", "dict",
                  "set", "tuple", "round", "range", "any", "all", "reversed", "enumerate", "zip", "bool")
 }  # fmt: skip
@@ -83,10 +84,6 @@ class Satisfaction:
             "trajectories": self.trajectories,
             "scenarios": [{**asdict(s), "satisfaction": s.satisfaction} for s in self.scenarios],
         }
-
-
-def scenarios_for(ctx_settings_dir: Path, spec: Spec) -> list[Scenario]:
-    return load_scenarios(ctx_settings_dir / spec.name)
 
 
 def _draw(var: Var, rng: random.Random) -> Any:

@@ -53,13 +53,6 @@ TESTS_SERVICE_HARNESS = (
     "  the test. Send requests with `urllib.request` to `http://127.0.0.1:<port>`."
 )
 
-TESTS_RETRY = (
-    """Your test file could not be used: {problem}
-
-Write `{test_path}` again, following the rules above. """
-    + FILE_FORMAT
-)
-
 IMPLEMENT = (
     """Here is a specification of software to build.
 
@@ -80,13 +73,6 @@ The module `{path}` has only stubs so far:
 
 Write the complete file `{path}`: every function with exactly the signature above, implemented
 so that the acceptance criteria and the tests hold.
-
-"""
-    + FILE_FORMAT
-)
-
-IMPLEMENT_RETRY = (
-    """I could not find the file in your answer ({problem}).
 
 """
     + FILE_FORMAT
