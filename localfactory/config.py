@@ -155,6 +155,15 @@ class ValidatorSettings(_Section):
     max_judged_criteria: int = Field(default=8, ge=0)
     """Most acceptance criteria the code-review judge checks one by one; the others are reported as not judged."""
 
+    scrutiny: Literal["off", "static", "judge"] = "judge"
+    """The scrutiny stage after the checks pass: ``static`` reviews the code and tests without a model (tests that assert nothing, unsafe calls), ``judge`` adds a judge's review against each acceptance criterion, ``off`` skips it."""
+
+    user_testing: bool = True
+    """After the holdout scenarios pass, a judge decides their fuzzy ``judge:`` criteria on what the software visibly did."""
+
+    send_backs: int = Field(default=2, ge=0)
+    """How often each validator may send a run's work back (to the coder or the test writer); after that its findings are kept as advice, in the report and the risk score."""
+
 
 class TwinsSettings(_Section):
     base_image: str = "localfactory/twin-base:bookworm"

@@ -48,6 +48,9 @@ TESTS = (
 EMPTY_TESTS = "tests/test_adder.py\n```python\ndef test_nothing():\n    assert True\n```\n"
 WRONG = "adder.py\n```python\ndef add(a: int, b: int) -> int:\n    return a - b\n```\n"
 RIGHT = "Fixed it.\n```python\ndef add(a: int, b: int) -> int:\n    return a + b\n```\n"
+# Another wrong answer failing the same tests, and another right one (a repair must change the code).
+WRONG_OTHER = WRONG.replace("a - b", "a * b")
+RIGHT_OTHER = RIGHT.replace("a + b", "b + a")
 # Passes the visible tests but not large inputs: only the holdout scenarios catch it.
 OVERFIT = (
     "adder.py\n```python\ndef add(a: int, b: int) -> int:\n"
@@ -67,8 +70,13 @@ def make_project(root: Path, *, iterations: int = 4, scenario: str | None = SCEN
 
 
 def settings_for(root: Path, **env: str) -> Any:
-    """Settings of the project at ``root``; mypy is off unless a test turns it on (it is slow)."""
-    env = {"LOCALFACTORY_FACTORY__MYPY": "false", **env}
+    """Settings of the project at ``root``; mypy is off unless a test turns it on (it is slow),
+    and the scrutiny stage reviews without a judge unless a test scripts one."""
+    env = {
+        "LOCALFACTORY_FACTORY__MYPY": "false",
+        "LOCALFACTORY_VALIDATORS__SCRUTINY": "static",
+        **env,
+    }
     return load_settings(cwd=root, user_file=root / "no-user-config.toml", environ=env)
 
 

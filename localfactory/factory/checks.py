@@ -53,6 +53,24 @@ class CheckReport:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CheckReport:
+        """The report :meth:`as_dict` made (as the check stage stores it in ``checks.json``)."""
+        fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        fields["tests"] = TestCounts(**fields.get("tests", {}))
+        return cls(**fields)
+
+
+CHECKS_ARTIFACT = "checks.json"
+
+
+def latest_report(ctx: StageContext) -> CheckReport | None:
+    """The report of the run's last check stage, if any."""
+    import json
+
+    found = ctx.store.get_artifact(ctx.run_id, CHECKS_ARTIFACT, kind="check")
+    return None if found is None else CheckReport.from_dict(json.loads(found.text()))
+
 
 def _counts(junit_text: str | None) -> TestCounts:
     counts = TestCounts()
@@ -159,7 +177,7 @@ def run_checks(ctx: StageContext) -> CheckReport:
 def check(ctx: StageContext) -> StageResult:
     report = run_checks(ctx)
     ctx.store.put_artifact(
-        ctx.run_id, "checks.json", _json(report.as_dict()), kind="check", step_seq=ctx.step_seq
+        ctx.run_id, CHECKS_ARTIFACT, _json(report.as_dict()), kind="check", step_seq=ctx.step_seq
     )
     t = report.tests
     blocking_mypy = ctx.settings.factory.mypy_blocking and not report.mypy_ok

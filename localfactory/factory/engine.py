@@ -22,6 +22,7 @@ from localfactory.factory.calls import ChatFn, ModelGateway
 from localfactory.factory.context import StageContext, StageResult
 from localfactory.factory.layout import layout_for
 from localfactory.factory.machine import START, TERMINAL, Outcome, State, next_state
+from localfactory.factory.verdicts import deliver, scrutinize
 from localfactory.factory.workspace import Workspace
 from localfactory.sandbox import Limits, LocalSandbox, Sandbox
 from localfactory.spec import Spec, load_spec, parse_spec, render_for_prompt
@@ -31,40 +32,22 @@ from localfactory.store import Run, RunStatus, RunStore
 SPEC_ARTIFACT = "spec.md"
 
 
-def deliver(ctx: StageContext) -> StageResult:
-    """Score the change's risk; deliver it, or hold it for a person (``localfactory review``)."""
-    from localfactory.validators.stage import gate
-
-    risk = gate(ctx)
-    if risk.held:
-        reasons = "; ".join(r.text for r in risk.reasons[:3])
-        ctx.log(f"held for review: risk {risk.score:.2f} ({reasons})", level="warning")
-        return StageResult(
-            Outcome.OK,
-            f"held for review (risk {risk.score:.2f}: {reasons}); decide with `localfactory review {ctx.run_id}`",
-            {"held": True, "risk": risk.score},
-        )
-    commit = ctx.workspace.deliver()
-    return StageResult(
-        Outcome.OK,
-        f"delivered {commit[:10]} on branch 'delivered' (risk {risk.score:.2f})",
-        {"commit": commit},
-    )
-
-
 STAGES: dict[State, Callable[[StageContext], StageResult]] = {
     State.PLAN: stages.plan,
     State.WRITE_TESTS: stages.write_tests,
     State.CONFIRM_RED: checks.confirm_red,
     State.IMPLEMENT: stages.implement,
     State.CHECK: checks.check,
+    State.SCRUTINIZE: scrutinize,
+    State.STRENGTHEN_TESTS: stages.strengthen_tests,
     State.REPAIR: stages.repair,
     State.REVISE_TESTS: stages.revise_tests,
     State.VALIDATE: holdout.validate,
     State.DELIVER: deliver,
 }
 _ORDER = [State.PLAN, State.WRITE_TESTS, State.CONFIRM_RED, State.IMPLEMENT, State.CHECK,
-          State.REVISE_TESTS, State.REPAIR, State.VALIDATE, State.DELIVER]  # fmt: skip
+          State.SCRUTINIZE, State.STRENGTHEN_TESTS, State.REVISE_TESTS, State.REPAIR,
+          State.VALIDATE, State.DELIVER]  # fmt: skip
 
 
 class Factory:

@@ -256,6 +256,13 @@ def validate(ctx: StageContext) -> StageResult:
         return StageResult(Outcome.OK, "no holdout scenarios to run", sat.as_dict())
     summary = f"satisfaction {sat.overall:.0%} ({sat.passed}/{sat.trajectories} trajectories, target {threshold:.0%})"
     if sat.satisfied:
+        from localfactory.factory.verdicts import user_test
+
+        sent = user_test(ctx, sat.as_dict())
+        if sent is not None:
+            return StageResult(
+                sent.outcome, f"{summary}; {sent.reason}", {**sat.as_dict(), **sent.output}
+            )
         return StageResult(Outcome.OK, summary, sat.as_dict())
     ctx.put_note("feedback", feedback(sat, strict=ctx.settings.factory.strict_holdout))
     return StageResult(Outcome.FAILING, summary, sat.as_dict())

@@ -77,12 +77,41 @@ def stub_source(spec: Spec) -> str:
     return source
 
 
+KNOWN_MODULES = {
+    **{m: m for m in ("pytest", "re", "os", "sys", "json", "math", "io", "subprocess", "socket",
+                      "time", "tempfile", "shutil", "string", "random", "textwrap", "urllib",
+                      "threading", "datetime", "decimal", "itertools", "collections")},
+    "Path": "pathlib",
+}  # fmt: skip
+"""Names a test file may use without importing them: the module each comes from."""
+
+
+def _missing_modules(tree: ast.Module) -> dict[str, str]:
+    """Known modules (and ``Path``) the file uses but never binds: name -> module."""
+    bound: set[str] = set()
+    used: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (used if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            for alias in node.names:
+                bound.add((alias.asname or alias.name).split(".")[0])
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            bound.add(node.name)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+    return {name: KNOWN_MODULES[name] for name in used - bound if name in KNOWN_MODULES}
+
+
 def normalize_tests(source: str, spec: Spec, layout: Layout) -> tuple[str, list[str]]:
     """Tests as the factory needs them, and what was changed.
 
-    Small models often forget to import the code under test, or define the function in the
-    test file itself, so the tests never exercise the real module. Both are repaired here:
-    definitions that shadow the interface are dropped, and the import is added.
+    Small models often forget to import the code under test (or ``pytest``, ``re``...), or
+    define the function in the test file itself, so the tests never exercise the real module
+    or fail on a NameError no repair of the code can fix. These are repaired here: definitions
+    that shadow the interface are dropped, and the missing imports are added.
     """
     tree = ast.parse(source)
     names = function_names(spec)
@@ -104,16 +133,19 @@ def normalize_tests(source: str, spec: Spec, layout: Layout) -> tuple[str, list[
         or (isinstance(n, ast.Import) and any(a.name == layout.module for a in n.names))
         for n in ast.walk(tree)
     )
+    added = [f"import {m}" if m == name else f"from {m} import {name}"
+             for name, m in sorted(_missing_modules(tree).items())]  # fmt: skip
     if not imported:
-        line = f"from {layout.module} import {', '.join(names)}"
+        added.append(f"from {layout.module} import {', '.join(names)}")
+    if added:
         at = 0
         for stmt in tree.body:
             if isinstance(stmt, ast.Import | ast.ImportFrom):
                 at = stmt.end_lineno or stmt.lineno
             elif not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)):
                 break
-        edits.append((at, 0, [line]))
-        changes.append(f"added `{line}`")
+        edits.append((at, 0, added))
+        changes += [f"added `{line}`" for line in added]
     for start, count, insert in sorted(edits, key=lambda e: (e[0], -e[1]), reverse=True):
         lines[start : start + count] = insert
     return "\n".join(lines).rstrip() + "\n", changes

@@ -22,6 +22,10 @@ class State(StrEnum):
     """Write the code."""
     CHECK = "check"
     """pytest, ruff and mypy in the sandbox."""
+    SCRUTINIZE = "scrutinize"
+    """The scrutiny validator reviews code and tests that pass: tests that assert nothing, unsafe calls, a judge's review against the spec."""
+    STRENGTHEN_TESTS = "strengthen_tests"
+    """The review found tests that check nothing: the test writer rewrites them to check results."""
     REPAIR = "repair"
     """Rewrite the code from condensed feedback."""
     REVISE_TESTS = "revise_tests"
@@ -46,9 +50,11 @@ class Outcome(StrEnum):
     FAILING = "failing"
     """Checks or scenarios failed: go and repair."""
     STUCK = "stuck"
-    """A repair left exactly the same tests failing: question the tests."""
+    """A repair left exactly the same tests failing, or the coder kept its code: question the tests."""
     BUDGET = "budget"
     """A budget ran out (iterations, tokens, wall time)."""
+    WEAK_TESTS = "weak_tests"
+    """The review found tests that check nothing: have them rewritten."""
     ERROR = "error"
     """Something outside the model's control broke (a missing model, a full disk)."""
 
@@ -62,12 +68,17 @@ TRANSITIONS: dict[tuple[State, Outcome], State] = {
     (State.CONFIRM_RED, Outcome.RETRY): State.WRITE_TESTS,
     (State.IMPLEMENT, Outcome.OK): State.CHECK,
     (State.IMPLEMENT, Outcome.RETRY): State.IMPLEMENT,
-    (State.CHECK, Outcome.OK): State.VALIDATE,
+    (State.CHECK, Outcome.OK): State.SCRUTINIZE,
+    (State.SCRUTINIZE, Outcome.OK): State.VALIDATE,
+    (State.SCRUTINIZE, Outcome.FAILING): State.REPAIR,
+    (State.SCRUTINIZE, Outcome.WEAK_TESTS): State.STRENGTHEN_TESTS,
+    (State.STRENGTHEN_TESTS, Outcome.OK): State.CHECK,
     (State.CHECK, Outcome.FAILING): State.REPAIR,
     (State.CHECK, Outcome.STUCK): State.REVISE_TESTS,
     (State.REVISE_TESTS, Outcome.OK): State.CHECK,
     (State.REVISE_TESTS, Outcome.FAILING): State.REPAIR,
     (State.REPAIR, Outcome.OK): State.CHECK,
+    (State.REPAIR, Outcome.STUCK): State.REVISE_TESTS,
     (State.REPAIR, Outcome.RETRY): State.REPAIR,
     (State.VALIDATE, Outcome.OK): State.DELIVER,
     (State.VALIDATE, Outcome.FAILING): State.REPAIR,

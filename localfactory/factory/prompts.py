@@ -115,7 +115,7 @@ The tests (`{test_path}`):
 {tests}
 ```
 
-The implementation (`{path}`):
+The implementation (`{code_path}`):
 ```python
 {code}
 ```
@@ -130,6 +130,27 @@ other test as it is. If every failing test agrees with the specification, answer
 """
     + TESTS_ARE_RIGHT
     + """
+
+"""
+    + FILE_FORMAT
+)
+
+STRENGTHEN_TESTS = (
+    """Here is a specification of software to build.
+
+{spec}
+
+The tests (`{test_path}`):
+```python
+{tests}
+```
+
+A review found tests that check nothing, so they would pass whatever the code does:
+{findings}
+
+Write the test file again. In each of those tests, call the function and check its result with
+`assert` against the value the specification gives (or `pytest.raises` for an error it requires).
+Keep every other test exactly as it is, and do not remove any test.
 
 """
     + FILE_FORMAT

@@ -2,8 +2,9 @@
 
 The report is built from the run store alone (plus the workspace's git history for the
 final tests and code), so ``localfactory runs report RUN`` can write it again at any time.
-It shows the spec, the tests and their results, the checks, satisfaction per iteration,
-each step with its outcome, tokens, time and the models used.
+It shows the spec, the tests and their results, the checks, both validators' verdicts and
+the risk gate's decision, satisfaction per iteration, each step with its outcome, tokens,
+time and the models used.
 """
 
 from __future__ import annotations
@@ -46,6 +47,12 @@ class ReportData:
     workspace: Path | None
     delivered: str | None
     warnings: list[str] = field(default_factory=list)
+    verdicts: list[dict[str, Any]] = field(default_factory=list)
+    """Every validator verdict of the run, in order, each with its ``step_seq``."""
+    risk: dict[str, Any] | None = None
+    """The risk gate's assessment of the delivered change (score, threshold, held, reasons)."""
+    decision: dict[str, Any] | None = None
+    """A person's review decision on a held change."""
 
     @property
     def seconds(self) -> float:
@@ -105,6 +112,11 @@ def collect(
     warnings = [
         line.message for line in store.read_log(run.id) if line.level.value in ("warning", "error")
     ]
+    from localfactory.validators.records import stored_verdicts
+    from localfactory.validators.review import decision_of, risk_of
+
+    risk = risk_of(store, run.id)
+    decision = decision_of(store, run.id)
     return ReportData(
         run=run,
         spec_text=spec.text() if spec else "",
@@ -120,6 +132,9 @@ def collect(
         workspace=workspace,
         delivered=delivered,
         warnings=warnings,
+        verdicts=stored_verdicts(store, run.id),
+        risk=None if risk is None else {**risk[0].as_dict(), "commit": risk[1]},
+        decision=None if decision is None else decision.as_dict(),
     )
 
 
@@ -137,6 +152,50 @@ def _verdict(d: ReportData) -> str:
     if d.run.state == "failed":
         return f"FAILED: {d.run.error}"
     return f"NOT FINISHED (state {d.run.state}, status {d.run.status.value})"
+
+
+VALIDATOR_TITLES = {
+    "scrutiny": "Scrutiny (code review)",
+    "user_testing": "User testing (black box)",
+}
+
+
+def _judgement_line(j: dict[str, Any]) -> str:
+    why = "; ".join(j.get("reasons", [])[:2])
+    extra = " — needs a person" if j.get("needs_human") else ""
+    if j.get("escalated_to"):
+        extra += f" (escalated to {j['escalated_to']})"
+    return f"{j['key']}: {j['outcome']}{extra}" + (f" — {why}" if why else "")
+
+
+def gate_lines(d: ReportData) -> list[str]:
+    """The validators' verdicts per step and the risk gate's decision, as plain lines."""
+    out = []
+    for v in d.verdicts:
+        title = VALIDATOR_TITLES.get(v["validator"], v["validator"])
+        out.append(f"step {v.get('step_seq')}: {title}: {v['summary']}")
+        out += [f"  - {_judgement_line(j)}" for j in v.get("judgements", [])]
+        out += [f"  - finding: {f['message']}" for f in v.get("findings", [])
+                if f.get("source") != "judge"][:6]  # fmt: skip
+    if not d.verdicts:
+        out.append("No validator ran.")
+    if d.risk is not None:
+        verb = "held for a person's review" if d.risk["held"] else "accepted automatically"
+        out.append(
+            f"Risk gate: score {d.risk['score']:.2f} (threshold {d.risk['threshold']:.2f}): {verb}"
+        )
+        out += [f"  - +{r['points']:.2f} {r['text']}" for r in d.risk.get("reasons", [])]
+    if d.decision is not None:
+        c = d.decision
+        out.append(
+            f"Review: {c['decision']} by {c['by']} at {c['at']}"
+            + (f": {c['comment']}" if c.get("comment") else "")
+        )
+    elif d.risk is not None and d.risk["held"]:
+        out.append(
+            f"Review: waiting; decide with `localfactory review {d.run.id} --approve|--reject -m TEXT`"
+        )
+    return out
 
 
 def render_markdown(d: ReportData) -> str:
@@ -181,6 +240,8 @@ def render_markdown(d: ReportData) -> str:
         ]
     else:
         out.append("No checks ran.")
+    out += ["", "## Validators and risk gate", ""]
+    out += [line if line.startswith("  ") else f"- {line}" for line in gate_lines(d)]
     out += ["", "## Satisfaction per iteration", ""]
     if not d.satisfaction:
         out.append("No holdout validation ran.")
@@ -256,6 +317,7 @@ def render_html(d: ReportData) -> str:
         "<h2>Steps</h2><table><tr><th>#</th><th>stage</th><th>outcome</th><th>what happened</th><th>time</th><th>tokens</th><th>commit</th></tr>",
         rows, "</table>",
         "<h2>Checks (last run)</h2>", checks,
+        "<h2>Validators and risk gate</h2>", _html_lines(gate_lines(d)),
         "<h2>Satisfaction per iteration</h2><ul>", sat_items, "</ul>",
         "<h2>Models</h2><ul>", "".join(f"<li>{e(m)}</li>" for m in d.models) or "<li>No model was called.</li>", "</ul>",
         "<table><tr><th>role</th><th>calls</th><th>prompt tokens</th><th>from cache</th><th>generated</th><th>time</th></tr>", usage, "</table>",
@@ -272,6 +334,27 @@ def render_html(d: ReportData) -> str:
         ]
     parts += [f"<h2>Spec</h2><pre>{e(d.spec_text)}</pre></body></html>"]
     return "".join(parts)
+
+
+def _html_lines(lines: list[str]) -> str:
+    """Top-level lines as list items, indented ``  - `` lines nested in the item before."""
+    e = html.escape
+    items: list[tuple[str, list[str]]] = []
+    for line in lines:
+        if line.startswith("  - ") and items:
+            items[-1][1].append(line[4:])
+        else:
+            items.append((line, []))
+    return (
+        "<ul>"
+        + "".join(
+            f"<li>{e(top)}"
+            + ("<ul>" + "".join(f"<li>{e(x)}</li>" for x in sub) + "</ul>" if sub else "")
+            + "</li>"
+            for top, sub in items
+        )
+        + "</ul>"
+    )
 
 
 def write_report(data: ReportData, folder: Path) -> tuple[Path, Path]:

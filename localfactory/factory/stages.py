@@ -185,7 +185,28 @@ def _write_code(ctx: StageContext, prompt: str, *, merge: bool, verb: str) -> St
     answer = ctx.gateway.chat(
         "coder", _messages(_with_problem(prompt, problem)), options=_options(ctx, CODE_TOKENS)
     )
+    before = ctx.workspace.read(ctx.layout.code_path)
     written, issue = _code_edit(ctx, answer.text, merge=merge)
+    if not issue and merge and ctx.workspace.read(ctx.layout.code_path) == before:
+        from localfactory.factory.checks import MAX_TEST_REVISIONS, latest_report
+
+        report = latest_report(ctx)
+        revised = sum(1 for s in ctx.store.steps(ctx.run_id) if s.name == "revise_tests")
+        if (
+            ctx.retry == 0
+            and report is not None
+            and report.tests.failing
+            and revised < MAX_TEST_REVISIONS
+        ):
+            # The coder stands by its code: maybe the failing tests are what is wrong.
+            ctx.put_note("stuck_tests", "\n".join(report.tests.failing))
+            return StageResult(
+                Outcome.STUCK, "the coder kept the code as it was: the failing tests are questioned"
+            )
+        issue = (
+            "the answer was the same code as before, and that code fails the checks above. "
+            "Find the line that produces the wrong result and change it"
+        )
     if issue:
         ctx.put_note("code_problem", issue)
         return StageResult(Outcome.RETRY, f"unusable code: {issue}")
@@ -232,8 +253,9 @@ def revise_tests(ctx: StageContext) -> StageResult:
         spec=render_for_prompt(ctx.spec),
         test_path=test_path,
         tests=current,
-        path=ctx.layout.code_path,
+        code_path=ctx.layout.code_path,
         code=ctx.workspace.read(ctx.layout.code_path) or "",
+        path=test_path,
         failing=", ".join(f.rsplit(".", 1)[-1] for f in failing if f),
         feedback=ctx.note("feedback") or "",
     )
@@ -255,4 +277,45 @@ def revise_tests(ctx: StageContext) -> StageResult:
     ctx.workspace.write(test_path, edit.content)
     return StageResult(
         Outcome.OK, f"corrected {test_path} against the spec", {"tests": _test_count(edit.content)}
+    )
+
+
+def strengthen_tests(ctx: StageContext) -> StageResult:
+    """The test writer rewrites the tests the review found checking nothing (never drops any).
+    An unusable answer leaves the tests as they were: the checks and the review run again."""
+    from localfactory.validators.static_review import assertless_tests
+
+    test_path = ctx.layout.test_path
+    current = ctx.workspace.read(test_path) or ""
+    prompt = prompts.STRENGTHEN_TESTS.format(
+        spec=render_for_prompt(ctx.spec),
+        test_path=test_path,
+        tests=current,
+        findings=ctx.note("weak_tests") or "",
+        path=test_path,
+    )
+    answer = ctx.gateway.chat(
+        "test_writer", _messages(prompt), options={"max_tokens": TESTS_TOKENS}
+    )
+    found = extract_files(answer.text, expected=[test_path])
+    edit = _pick(found.edits, test_path, folder="tests/")
+    issue = _python_problem(edit, test_path, found.skipped)
+    if issue is None and edit is not None:
+        if _test_count(edit.content) < _test_count(current):
+            issue = "the rewritten file has fewer tests than before"
+        elif len(assertless_tests(test_path, ast.parse(edit.content))) >= len(
+            assertless_tests(test_path, ast.parse(current))
+        ):
+            issue = "the rewritten tests still check nothing"
+    if issue is not None or edit is None:
+        ctx.log(f"tests kept as they were: {issue}", level="warning")
+        return StageResult(Outcome.OK, f"tests kept as they were ({issue})", {"changed": False})
+    content, changes = normalize_tests(edit.content, ctx.spec, ctx.layout)
+    for change in changes:
+        ctx.log(f"tests: {change}")
+    ctx.workspace.write(test_path, content)
+    return StageResult(
+        Outcome.OK,
+        f"rewrote the tests that checked nothing in {test_path}",
+        {"changed": True, "tests": _test_count(content)},
     )

@@ -188,9 +188,12 @@ def feedback_text(findings: list[Finding]) -> str:
 
 
 class ScrutinyValidator:
-    """Reviews one iteration: checks, static review, trajectory and a judge's code review."""
+    """Reviews one iteration: checks, static review, trajectory and a judge's code review
+    (without a judge, everything but the review)."""
 
-    def __init__(self, judge: Judge, *, max_criteria: int = 8, mypy_blocking: bool = False) -> None:
+    def __init__(
+        self, judge: Judge | None, *, max_criteria: int = 8, mypy_blocking: bool = False
+    ) -> None:
         self.judge = judge
         self.max_criteria = max_criteria
         self.mypy_blocking = mypy_blocking
@@ -202,11 +205,16 @@ class ScrutinyValidator:
             findings.append(Finding("trajectory", "the tests were changed after they were "
                                     "confirmed failing: make sure no check was weakened.",
                                     path, blocking=False))  # fmt: skip
-        asked = questions(material, max_criteria=self.max_criteria)
-        judgements = self.judge.judge_many(asked, system=prompts.SYSTEM, produced_by=produced_by)
-        findings += judge_findings(judgements)
+        judgements: list[Judgement] = []
+        not_judged = len(material.spec.acceptance)
+        if self.judge is not None:
+            asked = questions(material, max_criteria=self.max_criteria)
+            judgements = self.judge.judge_many(
+                asked, system=prompts.SYSTEM, produced_by=produced_by
+            )
+            findings += judge_findings(judgements)
+            not_judged = max(0, len(material.spec.acceptance) - self.max_criteria)
         outcome = overall(any(f.blocking for f in findings), judgements)
-        not_judged = max(0, len(material.spec.acceptance) - self.max_criteria)
         summary = _summary(outcome, findings, judgements, not_judged)
         details: dict[str, Any] = {"trajectory": material.trajectory, "not_judged": not_judged}
         if material.checks is not None:

@@ -41,13 +41,18 @@ def judge_for(ctx: StageContext) -> Judge:
 
 
 def scrutinize(
-    ctx: StageContext, *, checks: CheckReport | None = None, judge: Judge | None = None
+    ctx: StageContext,
+    *,
+    checks: CheckReport | None = None,
+    judge: Judge | None = None,
+    use_judge: bool = True,
 ) -> ValidatorVerdict:
     """The checks (run here unless ``checks`` is the report the check stage just made), the
-    static review and the judge's code review; the verdict is stored and returned."""
+    static review and (with ``use_judge``) the judge's code review; the verdict is stored and
+    returned."""
     material = scrutiny.gather(ctx, checks=checks)
     validator = scrutiny.ScrutinyValidator(
-        judge or judge_for(ctx),
+        (judge or judge_for(ctx)) if use_judge else None,
         max_criteria=ctx.settings.validators.max_judged_criteria,
         mypy_blocking=ctx.settings.factory.mypy_blocking,
     )

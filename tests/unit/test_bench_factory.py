@@ -13,7 +13,16 @@ from localfactory.bench.factory_report import Attempt, BenchReport, SpecResult
 from localfactory.config import Settings
 from localfactory.errors import UserError
 from localfactory.llm.call import ChatResult
-from tests.factory_helpers import PLAN, RIGHT, SCENARIO, SPEC, TESTS, WRONG, ScriptedModels
+from tests.factory_helpers import (
+    PLAN,
+    RIGHT,
+    SCENARIO,
+    SPEC,
+    TESTS,
+    WRONG,
+    WRONG_OTHER,
+    ScriptedModels,
+)
 
 
 def _spec(folder: Path, level: str, name: str, scenarios: Path | None, iterations: int = 4) -> Path:
@@ -28,8 +37,10 @@ def _spec(folder: Path, level: str, name: str, scenarios: Path | None, iteration
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    """The shared test settings without mypy in the factory's checks (slow, and not judged here)."""
+    """The shared test settings without mypy in the factory's checks (slow, and not judged here),
+    and a scrutiny stage that needs no judge (the scripted models have none)."""
     settings.factory.mypy = False
+    settings.validators.scrutiny = "static"
     return settings
 
 
@@ -124,7 +135,7 @@ def test_bench_runs_both_sides_and_writes_table_and_json(
     _spec(suite, "easy", "adder", scenarios)
     # Single-shot gets it wrong; the factory writes the same bug, is told by its tests, repairs.
     models = ScriptedModels(
-        {"planner": [PLAN], "test_writer": [TESTS], "coder": [WRONG, WRONG, RIGHT]}
+        {"planner": [PLAN], "test_writer": [TESTS], "coder": [WRONG, WRONG_OTHER, RIGHT]}
     )
     lines: list[str] = []
     progress: list[str] = []

@@ -119,3 +119,28 @@ def test_tests_that_forget_the_import_or_define_the_function_themselves_are_repa
     assert len(changes) == 2
     untouched = "from adder import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
     assert normalize_tests(untouched, spec, layout) == (untouched, [])
+
+
+def test_tests_that_use_pytest_or_re_without_importing_them_get_the_import() -> None:
+    from localfactory.factory.layout import layout_for, normalize_tests
+    from localfactory.spec import parse_spec
+    from tests.factory_helpers import SPEC
+
+    spec = parse_spec(SPEC % {"iterations": 3})
+    source = (
+        "from adder import add\n\n\ndef test_add():\n    with pytest.raises(TypeError):\n"
+        "        add('a', 1)\n    assert re.match(r'\\d', str(add(1, 2)))\n"
+        "    assert Path('x').name == 'x'\n\n\ndef test_local(tmp_path):\n    os = 1\n    assert os\n"
+    )
+    fixed, changes = normalize_tests(source, spec, layout_for(spec))
+    assert changes == [
+        "added `from pathlib import Path`",
+        "added `import pytest`",
+        "added `import re`",
+    ]
+    namespace: dict[str, object] = {}
+    exec(
+        compile(fixed.replace("from adder import add", "add = lambda a, b: a + b"), "t", "exec"),
+        namespace,
+    )
+    namespace["test_add"]()  # runs: pytest, re and Path are all defined now

@@ -20,6 +20,7 @@ from tests.factory_helpers import (
     SCENARIO,
     TESTS,
     WRONG,
+    WRONG_OTHER,
     ScriptedModels,
     make_project,
     settings_for,
@@ -52,7 +53,8 @@ def test_wrong_code_is_repaired_validated_and_delivered(tmp_path: Path) -> None:
     _factory, store, run, _ = build(tmp_path, models, LOCALFACTORY_FACTORY__MYPY="true")
     assert run.status.value == "succeeded"
     assert states(store, run.id) == [
-        "write_tests", "confirm_red", "implement", "check", "repair", "check", "validate", "deliver", "done",
+        "write_tests", "confirm_red", "implement", "check", "repair", "check", "scrutinize",
+        "validate", "deliver", "done",
     ]  # fmt: skip
     ws = Workspace(tmp_path / "build" / "adder")
     assert "return a + b" in ws.git("show", "delivered:adder.py")
@@ -108,7 +110,7 @@ def test_holdout_failure_goes_back_as_a_symptom_without_scenario_content(tmp_pat
     models = ScriptedModels({"planner": [PLAN], "test_writer": [TESTS], "coder": [OVERFIT, RIGHT]})
     _, store, run, _ = build(tmp_path, models)
     assert run.status.value == "succeeded"
-    assert states(store, run.id)[3:7] == ["check", "validate", "repair", "check"]
+    assert states(store, run.id)[3:8] == ["check", "scrutinize", "validate", "repair", "check"]
     repair_prompt = [p for role, p in models.prompts if role == "coder"][1]
     assert "check 'random-sums'" in repair_prompt and "returned a different value" in repair_prompt
     assert "123456" not in repair_prompt and "777777" not in repair_prompt
@@ -135,14 +137,8 @@ def test_a_test_that_contradicts_the_spec_is_corrected_when_repairs_cannot_pass_
     )
     _, store, run, _ = build(tmp_path, models)
     assert run.status.value == "succeeded"
-    assert states(store, run.id)[2:8] == [
-        "implement",
-        "check",
-        "repair",
-        "check",
-        "revise_tests",
-        "check",
-    ]
+    # The coder keeps its (right) code: the failing test is questioned and corrected.
+    assert states(store, run.id)[2:7] == ["implement", "check", "repair", "revise_tests", "check"]
     revise_prompt = [p for role, p in models.prompts if role == "test_writer"][1]
     assert "test_small" in revise_prompt and "TESTS ARE RIGHT" in revise_prompt
     assert (
@@ -157,7 +153,7 @@ def test_a_test_writer_that_stands_by_its_tests_sends_the_code_back_to_repair(
         {
             "planner": [PLAN],
             "test_writer": [TESTS, "TESTS ARE RIGHT"],
-            "coder": [WRONG, WRONG, RIGHT],
+            "coder": [WRONG, WRONG_OTHER, RIGHT],
         }
     )
     _, store, run, _ = build(tmp_path, models, iterations=5)
@@ -246,3 +242,27 @@ def test_a_model_error_fails_the_run_with_its_message(tmp_path: Path, role: str)
     models = ScriptedModels(answers)  # type: ignore[arg-type]
     _, _, run, _ = build(tmp_path, models)
     assert run.status.value == "failed" and "The model server is gone." in (run.error or "")
+
+
+def test_a_coder_that_keeps_its_code_gets_the_tests_questioned_then_is_told_to_change_it(
+    tmp_path: Path,
+) -> None:
+    models = ScriptedModels(
+        {
+            "planner": [PLAN],
+            "test_writer": [TESTS, "TESTS ARE RIGHT"],
+            "coder": [WRONG, WRONG, WRONG, WRONG, RIGHT],
+        }
+    )
+    _, store, run, _ = build(tmp_path, models, iterations=6)
+    assert run.status.value == "succeeded"
+    assert states(store, run.id)[2:11] == [
+        "implement", "check", "repair", "revise_tests", "repair", "revise_tests", "repair",
+        "repair", "check",
+    ]  # fmt: skip
+    # once the tests were questioned twice, the same code again is retried, sampled and told so
+    last_repair = [p for role, p in models.prompts if role == "coder"][4]
+    assert "the answer was the same code as before" in last_repair
+    coder = [c for c in store.model_calls(run.id) if c.role == "coder"]
+    assert coder[4].request["options"].get("temperature") == 0.4
+    assert "temperature" not in coder[3].request["options"]

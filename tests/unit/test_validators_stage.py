@@ -42,7 +42,8 @@ def verdict(v: str) -> str:
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, RunStore, Any, Factory]:
     root = tmp_path_factory.mktemp("project")
     spec = make_project(root, scenario=JUDGED_SCENARIO)
-    settings = settings_for(root)
+    # The run itself is built without user testing: these tests call the validators directly.
+    settings = settings_for(root, LOCALFACTORY_VALIDATORS__USER_TESTING="false")
     store = RunStore(settings.store_path())
     models = ScriptedModels({"planner": [PLAN], "test_writer": [TESTS], "coder": [RIGHT]})
     factory = Factory(settings, store, chat=models.chat, emit=lambda _line: None)
