@@ -15,9 +15,11 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -40,9 +42,23 @@ def _call(step: dict[str, Any], ns: dict[str, Any]) -> str | None:
         return f"raised {type(exc).__name__}"
     if step.get("raises"):
         return "returned normally where an error was expected"
-    if step.get("has_expect") and value != step.get("expect"):
+    if step.get("has_expect") and not _same(value, step.get("expect")):
         return f"returned a different value (a {type(value).__name__})"
     return None
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as it would come back from JSON: tuples as lists, all the way down."""
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _same(value: Any, expected: Any) -> bool:
+    """Expected values travel as JSON (a tuple arrives as a list), so compare in JSON's terms."""
+    return bool(value == expected) or _plain(value) == _plain(expected)
 
 
 def execute_run(
@@ -173,8 +189,10 @@ def _request(step: dict[str, Any], port: int) -> str | None:
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
     workspace = Path(job["workspace"])
     sys.path.insert(0, str(workspace))
-    scratch = workspace / ".sandbox" / "holdout" / job["scenario"]
-    scratch.mkdir(parents=True, exist_ok=True)
+    # Each trajectory gets a scratch folder of its own: files one wrote never leak into the next.
+    base = workspace / ".sandbox" / "holdout"
+    base.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f"{job['scenario']}-", dir=base))
     ns: dict[str, Any] = {}
     service = None
     port = 0
@@ -203,6 +221,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         return {"failed_step": None, "symptom": None}
     finally:
         stop_service(service)
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def main() -> None:

@@ -40,7 +40,7 @@ def layout_for(spec: Spec) -> Layout:
 def function_names(spec: Spec) -> list[str]:
     iface = spec.interface
     if isinstance(iface, LibraryInterface):
-        return [sig.split("(", 1)[0].strip() for sig in iface.functions]
+        return iface.exported()
     return ["main"]
 
 
@@ -57,6 +57,16 @@ def stub_source(spec: Spec) -> str:
         for sig in iface.functions:
             name = sig.split("(", 1)[0].strip()
             lines += ["", f"def {sig}:", f"    raise NotImplementedError({name!r})", ""]
+        for c in iface.classes:
+            lines += ["", f"{c.header()}:"]
+            if not c.methods:
+                lines += ["    pass", ""]
+            for sig, method in zip(c.methods, c.method_names(), strict=True):
+                lines += [
+                    f"    def {sig}:",
+                    f"        raise NotImplementedError({c.name + '.' + method!r})",
+                    "",
+                ]
     else:
         lines += [
             "from __future__ import annotations",

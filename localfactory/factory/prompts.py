@@ -45,7 +45,9 @@ Write the pytest tests for it in `{test_path}`. Rules:
 TESTS_LIBRARY_HARNESS = "- Import the functions with `from {module} import {names}`."
 TESTS_CLI_HARNESS = (
     "- Call the command through `from {module} import main` as `main([...args])`: it returns the exit code,\n"
-    "  and output is checked with pytest's `capsys` fixture. Use `tmp_path` for input files."
+    "  and output is checked with pytest's `capsys` fixture. Use `tmp_path` for input files.\n"
+    "- Pytest gives no standard input: always pass an input file, or set it with\n"
+    "  `monkeypatch.setattr('sys.stdin', io.StringIO(text))` before calling `main`."
 )
 TESTS_SERVICE_HARNESS = (
     "- Start the service with `subprocess.Popen([sys.executable, '-m', '{module}', '--port', str(port)])`\n"

@@ -110,7 +110,10 @@ def _python_problem(edit: FileEdit | None, path: str, skipped: list[str]) -> str
     try:
         ast.parse(edit.content)
     except SyntaxError as exc:
-        return f"`{path}` has a syntax error on line {exc.lineno}: {exc.msg}"
+        lines = edit.content.splitlines()
+        bad = lines[exc.lineno - 1].strip() if exc.lineno and exc.lineno <= len(lines) else ""
+        shown = f" (the line is `{bad[:120]}`)" if bad else ""
+        return f"`{path}` has a syntax error on line {exc.lineno}: {exc.msg}{shown}"
     return None
 
 

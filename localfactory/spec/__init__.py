@@ -27,7 +27,9 @@ The acceptance criteria live primarily in the body, as the bullet list under an
 
 Interfaces by kind:
 
-- ``library``: ``module``, ``functions`` (signatures without ``def``).
+- ``library``: ``module``, ``functions`` (signatures without ``def``) and/or ``classes``
+  (each ``name`` and ``methods``, signatures with ``self``:
+  ``{name: LRUCache, methods: ['__init__(self, capacity: int) -> None', 'get(self, key)']}``).
 - ``cli``: ``command``, ``usage``, optional ``module`` (holds ``main()``), ``arguments``
   (``name``, ``help``, ``type``: str|int|float|path|flag, ``default``) and ``exit_codes``.
 - ``http-service``: ``module``, ``routes`` (``"GET /path": what it answers``), optional

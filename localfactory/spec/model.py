@@ -48,20 +48,76 @@ def _signature(sig: str) -> str:
 Signature = Annotated[str, AfterValidator(_signature)]
 
 
+class ClassSpec(_Strict):
+    """A class the library exports: its name and its methods' signatures (``self`` included)."""
+
+    name: str
+    bases: list[str] = Field(default_factory=list)
+    """Base classes (``[ValueError]`` for an exception the library raises)."""
+    methods: list[Signature] = Field(default_factory=list)
+    """As in a ``def`` line without ``def``: ``'__init__(self, capacity: int) -> None'``."""
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, value: str) -> str:
+        if not value.isidentifier():
+            raise ValueError(f"{value!r} is not a Python class name")
+        return value
+
+    @field_validator("methods")
+    @classmethod
+    def _check_self(cls, value: list[str]) -> list[str]:
+        for sig in value:
+            args = ast.parse(f"def {sig}:\n    pass\n").body[0].args  # type: ignore[attr-defined]
+            first = (args.posonlyargs + args.args)[:1]
+            if not first or first[0].arg not in ("self", "cls"):
+                raise ValueError(f"method {sig!r} must take self (or cls) first")
+        return value
+
+    @field_validator("bases")
+    @classmethod
+    def _check_bases(cls, value: list[str]) -> list[str]:
+        return [_module_name(b) for b in value]
+
+    def header(self) -> str:
+        """``class Name(Base)`` as it opens the class."""
+        return f"class {self.name}({', '.join(self.bases)})" if self.bases else f"class {self.name}"
+
+    def method_names(self) -> list[str]:
+        return [sig.split("(", 1)[0].strip() for sig in self.methods]
+
+
 class LibraryInterface(_Strict):
-    """A Python library: one module and the functions (or classes) it exports."""
+    """A Python library: one module and the functions and classes it exports."""
 
     kind: Literal["library"] = "library"
     module: str
     """The importable module the factory writes (``text_tools``)."""
 
-    functions: list[Signature] = Field(min_length=1)
+    functions: list[Signature] = Field(default_factory=list)
     """Signatures as in a ``def`` line without ``def`` (``slugify(text: str) -> str``)."""
+
+    classes: list[ClassSpec] = Field(default_factory=list)
+    """Classes with their methods (``{name: LRUCache, methods: ['get(self, key: str) -> str']}``)."""
 
     @field_validator("module")
     @classmethod
     def _check_module(cls, value: str) -> str:
         return _module_name(value)
+
+    @model_validator(mode="after")
+    def _something_exported(self) -> LibraryInterface:
+        if not self.functions and not self.classes:
+            raise ValueError(
+                "a library interface needs at least one entry in 'functions' or 'classes'"
+            )
+        return self
+
+    def exported(self) -> list[str]:
+        """Names a user imports from the module: the functions, then the classes."""
+        return [sig.split("(", 1)[0].strip() for sig in self.functions] + [
+            c.name for c in self.classes
+        ]
 
 
 class CliArgument(_Strict):

@@ -43,6 +43,9 @@ def render_interface(spec: Spec) -> str:
     if isinstance(iface, LibraryInterface):
         lines = [f"Module `{iface.module}` (file `{iface.module.replace('.', '/')}.py`) defines:"]
         lines += [f"- `def {sig}`" for sig in iface.functions]
+        for c in iface.classes:
+            lines.append(f"- `{c.header()}`" + (" with the methods:" if c.methods else ""))
+            lines += [f"  - `def {sig}`" for sig in c.methods]
         return "\n".join(lines)
     if isinstance(iface, CliInterface):
         lines = [

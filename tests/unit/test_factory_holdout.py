@@ -103,3 +103,44 @@ def test_the_audit_finds_a_planted_leak_and_clears_clean_runs(tmp_path: Path) ->
     )  # fmt: skip
     leaks = audit_run(store, run_id, spec, tmp_path / "scenarios").leaks
     assert [leak.fragment for leak in leaks] == ["add(424242, 1)"]
+
+
+def _drive(job: dict[str, object]) -> dict[str, object]:
+    import json
+    import subprocess
+    import sys
+
+    from localfactory.factory.holdout_driver import MARKER
+
+    out = subprocess.run(
+        [sys.executable, "-m", "localfactory.factory.holdout_driver"],
+        input=json.dumps(job), capture_output=True, text=True, timeout=60, check=True,
+    ).stdout  # fmt: skip
+    return dict(json.loads(out.rpartition(MARKER)[2]))
+
+
+def test_a_tuple_result_matches_an_expected_value_that_travelled_as_json(tmp_path: Path) -> None:
+    (tmp_path / "pairs.py").write_text(
+        "def split(s):\n    a, _, b = s.partition('=')\n    return (a, b)\n"
+    )
+    job = {"kind": "library", "module": "pairs", "workspace": str(tmp_path), "scenario": "s"}
+    steps = [{"call": "split('k=v')", "has_expect": True, "expect": ["k", "v"]}]
+    assert _drive({**job, "steps": steps}) == {"failed_step": None, "symptom": None}
+    wrong = [{"call": "split('k=v')", "has_expect": True, "expect": ["v", "k"]}]
+    assert _drive({**job, "steps": wrong})["failed_step"] == 1
+
+
+def test_every_trajectory_starts_in_an_empty_scratch_folder(tmp_path: Path) -> None:
+    # The command refuses to overwrite its output: a folder shared between runs would break it.
+    (tmp_path / "once.py").write_text(
+        "import pathlib, sys\n\ndef main():\n    out = pathlib.Path('out.txt')\n"
+        "    if out.exists():\n        sys.exit('out.txt exists')\n    out.write_text('x')\n"
+        "\nif __name__ == '__main__':\n    main()\n"
+    )
+    job = {
+        "kind": "cli", "module": "once", "command": "once", "workspace": str(tmp_path),
+        "scenario": "s", "steps": [{"run": "once", "exit_code": 0}],
+    }  # fmt: skip
+    assert _drive(job) == {"failed_step": None, "symptom": None}
+    assert _drive(job) == {"failed_step": None, "symptom": None}
+    assert list((tmp_path / ".sandbox" / "holdout").iterdir()) == []

@@ -266,3 +266,12 @@ def test_a_coder_that_keeps_its_code_gets_the_tests_questioned_then_is_told_to_c
     coder = [c for c in store.model_calls(run.id) if c.role == "coder"]
     assert coder[4].request["options"].get("temperature") == 0.4
     assert "temperature" not in coder[3].request["options"]
+
+
+def test_code_with_a_syntax_error_is_retried_showing_the_bad_line(tmp_path: Path) -> None:
+    broken = "adder.py\n```python\ndef add(a: int, b: int) -> int:\n    return a +* b\n```\n"
+    models = ScriptedModels({"planner": [PLAN], "test_writer": [TESTS], "coder": [broken, RIGHT]})
+    _, _, run, _ = build(tmp_path, models)
+    assert run.status.value == "succeeded"
+    retry_prompt = [p for role, p in models.prompts if role == "coder"][1]
+    assert "syntax error on line 2" in retry_prompt and "`return a +* b`" in retry_prompt

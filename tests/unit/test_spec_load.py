@@ -276,3 +276,51 @@ def test_content_hash_follows_content_not_layout() -> None:
     assert parse_spec(reflowed).content_hash() == base
     assert parse_spec(GOOD.replace("Two helpers.", "Three helpers.")).content_hash() != base
     assert len(base) == 64
+
+
+LIBRARY_IFACE = (
+    "interface:\n  module: text_tools\n  functions:\n"
+    "    - 'slugify(text: str) -> str'\n    - 'word_count(text: str) -> int'\n"
+)
+
+
+def test_a_library_may_export_classes_with_their_methods(tmp_path: Path) -> None:
+    text = _replace(
+        LIBRARY_IFACE,
+        "interface:\n  module: text_tools\n  classes:\n    - name: Counter\n      methods:\n"
+        "        - '__init__(self, start: int = 0) -> None'\n        - 'bump(self) -> int'\n"
+        "    - name: CounterError\n      bases: [ValueError]\n",
+    )
+    spec = parse_spec(text)
+    from localfactory.factory.layout import function_names, stub_source
+    from localfactory.spec.render import render_interface
+
+    assert function_names(spec) == ["Counter", "CounterError"]
+    shown = render_interface(spec)
+    assert (
+        "- `class Counter` with the methods:\n  - `def __init__(self, start: int = 0) -> None`\n"
+        in shown
+    )
+    assert "  - `def bump(self) -> int`\n- `class CounterError(ValueError)`" in shown
+    namespace: dict[str, object] = {}
+    exec(
+        stub_source(spec), namespace
+    )  # the stub is a real module: the tests fail on it for the right reason
+    with pytest.raises(NotImplementedError, match=r"Counter\.__init__"):
+        namespace["Counter"]()  # type: ignore[operator]
+    assert issubclass(namespace["CounterError"], ValueError)  # type: ignore[arg-type]
+
+
+def test_a_library_without_functions_or_classes_is_refused(tmp_path: Path) -> None:
+    err = _error(_replace(LIBRARY_IFACE, "interface:\n  module: text_tools\n"), tmp_path)
+    assert "needs at least one entry in 'functions' or 'classes'" in err.problem
+
+
+def test_a_method_without_self_is_refused_at_its_line(tmp_path: Path) -> None:
+    text = _replace(
+        LIBRARY_IFACE,
+        "interface:\n  module: text_tools\n  classes:\n    - name: Counter\n      methods:\n"
+        "        - 'bump() -> int'\n",
+    )
+    err = _error(text, tmp_path)
+    assert "must take self (or cls) first" in err.problem and err.line is not None
