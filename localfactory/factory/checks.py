@@ -9,6 +9,7 @@ is set, mypy is clean; otherwise mypy's findings are reported but do not block d
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 import xml.etree.ElementTree as ET
@@ -66,8 +67,6 @@ CHECKS_ARTIFACT = "checks.json"
 
 def latest_report(ctx: StageContext) -> CheckReport | None:
     """The report of the run's last check stage, if any."""
-    import json
-
     found = ctx.store.get_artifact(ctx.run_id, CHECKS_ARTIFACT, kind="check")
     return None if found is None else CheckReport.from_dict(json.loads(found.text()))
 
@@ -174,8 +173,83 @@ def run_checks(ctx: StageContext) -> CheckReport:
     )
 
 
+DISPUTED_ARTIFACT = "disputed_tests.json"
+
+
+def disputed_tests(ctx: StageContext, failing: list[str]) -> list[str]:
+    """Failing tests the test writer stood by and the coder still could not (or would not) pass.
+
+    Once every test revision is used, a failing test that was questioned and still fails after
+    a repair that came later is a dispute between two small models that neither will settle.
+    Such tests are skipped (marked ``disputed``), and the holdout scenarios, which neither model
+    wrote, decide: the run never stalls on a test that may contradict the spec.
+    """
+    steps = [s for s in ctx.store.steps(ctx.run_id) if s.seq < ctx.step_seq]
+    revisions = [s for s in steps if s.name == "revise_tests" and s.status.value == "finished"]
+    if len(revisions) < MAX_TEST_REVISIONS:
+        return []
+    if not any(s.name == "repair" and s.seq > revisions[-1].seq for s in steps):
+        return []
+    questioned = {name for s in revisions for name in (s.output or {}).get("questioned", [])}
+    return [name for name in failing if name in questioned]
+
+
+def _skip_tests(source: str, names: set[str], reason: str) -> str:
+    """``source`` with a ``pytest.mark.skip`` decorator on each test function named in ``names``."""
+    import ast
+
+    tree = ast.parse(source)
+    lines = source.splitlines()
+    found = [
+        n
+        for n in ast.walk(tree)
+        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name in names
+    ]
+    for node in sorted(found, key=lambda n: n.lineno, reverse=True):
+        first = min([node.lineno, *(d.lineno for d in node.decorator_list)]) - 1
+        indent = lines[first][: len(lines[first]) - len(lines[first].lstrip())]
+        lines.insert(first, f"{indent}@pytest.mark.skip(reason={reason!r})")
+    text = "\n".join(lines) + "\n"
+    if not any(
+        isinstance(n, ast.Import) and any(a.name == "pytest" for a in n.names) for n in tree.body
+    ):
+        text = "import pytest\n" + text
+    return text
+
+
+def _quarantine(ctx: StageContext, report: CheckReport) -> tuple[CheckReport, list[str]]:
+    """Skip the disputed failing tests and run the checks again; the new report and their names."""
+    t = report.tests
+    disputed = disputed_tests(ctx, t.failing)
+    if not disputed or len(disputed) >= t.total - t.skipped:
+        return report, []  # nothing disputed, or nothing would be left to test
+    source = ctx.workspace.read(ctx.layout.test_path) or ""
+    names = {_short(n).split("[", 1)[0] for n in disputed}
+    reason = (
+        "disputed: the test writer stood by it, the coder could not pass it; left to the holdout"
+    )
+    ctx.workspace.write(ctx.layout.test_path, _skip_tests(source, names, reason))
+    shown = ", ".join(sorted(names))
+    ctx.log(
+        f"disputed tests skipped: {shown} (still failing after {MAX_TEST_REVISIONS} test revisions "
+        "and a repair); the holdout scenarios decide",
+        level="warning",
+    )
+    earlier = ctx.store.get_artifact(ctx.run_id, DISPUTED_ARTIFACT, kind="check")
+    if earlier is not None:
+        names |= set(json.loads(earlier.text())["tests"])
+    ctx.store.put_artifact(
+        ctx.run_id, DISPUTED_ARTIFACT, _json({"tests": sorted(names)}), kind="check",
+        step_seq=ctx.step_seq,
+    )  # fmt: skip
+    return run_checks(ctx), sorted(names)
+
+
 def check(ctx: StageContext) -> StageResult:
     report = run_checks(ctx)
+    report, disputed = _quarantine(ctx, report)
+    if disputed:
+        report.problems.append(f"disputed tests skipped: {', '.join(disputed)}")
     ctx.store.put_artifact(
         ctx.run_id, CHECKS_ARTIFACT, _json(report.as_dict()), kind="check", step_seq=ctx.step_seq
     )
@@ -183,6 +257,8 @@ def check(ctx: StageContext) -> StageResult:
     blocking_mypy = ctx.settings.factory.mypy_blocking and not report.mypy_ok
     if report.pytest_ok and report.ruff_ok and not blocking_mypy:
         note = "" if report.mypy_ok else " (mypy findings reported, not blocking)"
+        if disputed:
+            note += f"; {len(disputed)} disputed test(s) skipped: {', '.join(disputed)}"
         return StageResult(
             Outcome.OK, f"{t.passed}/{t.total} tests pass, ruff clean{note}", report.as_dict()
         )
@@ -272,6 +348,4 @@ def _short(name: str) -> str:
 
 
 def _json(data: dict[str, Any]) -> str:
-    import json
-
     return json.dumps(data, indent=2, default=str)

@@ -191,29 +191,42 @@ def _write_code(ctx: StageContext, prompt: str, *, merge: bool, verb: str) -> St
     before = ctx.workspace.read(ctx.layout.code_path)
     written, issue = _code_edit(ctx, answer.text, merge=merge)
     if not issue and merge and ctx.workspace.read(ctx.layout.code_path) == before:
-        from localfactory.factory.checks import MAX_TEST_REVISIONS, latest_report
-
-        report = latest_report(ctx)
-        revised = sum(1 for s in ctx.store.steps(ctx.run_id) if s.name == "revise_tests")
-        if (
-            ctx.retry == 0
-            and report is not None
-            and report.tests.failing
-            and revised < MAX_TEST_REVISIONS
-        ):
-            # The coder stands by its code: maybe the failing tests are what is wrong.
-            ctx.put_note("stuck_tests", "\n".join(report.tests.failing))
-            return StageResult(
-                Outcome.STUCK, "the coder kept the code as it was: the failing tests are questioned"
-            )
-        issue = (
-            "the answer was the same code as before, and that code fails the checks above. "
-            "Find the line that produces the wrong result and change it"
-        )
+        kept = _code_kept(ctx)
+        if isinstance(kept, StageResult):
+            return kept
+        issue = kept
     if issue:
         ctx.put_note("code_problem", issue)
         return StageResult(Outcome.RETRY, f"unusable code: {issue}")
     return StageResult(Outcome.OK, f"{verb} {', '.join(written)}", {"files": written})
+
+
+def _code_kept(ctx: StageContext) -> StageResult | str:
+    """What follows a repair that gave back the very code that fails: the tests are questioned
+    (while test revisions are left), the check runs again to settle tests both sides stood by
+    (see ``checks.disputed_tests``), or the coder is told to change its code (a retry)."""
+    from localfactory.factory.checks import MAX_TEST_REVISIONS, latest_report
+
+    report = latest_report(ctx)
+    failing = report.tests.failing if report is not None else []
+    revisions = [s for s in ctx.store.steps(ctx.run_id) if s.name == "revise_tests"]
+    if ctx.retry == 0 and failing and len(revisions) < MAX_TEST_REVISIONS:
+        # The coder stands by its code: maybe the failing tests are what is wrong.
+        ctx.put_note("stuck_tests", "\n".join(failing))
+        return StageResult(
+            Outcome.STUCK, "the coder kept the code as it was: the failing tests are questioned"
+        )
+    questioned = {n for s in revisions for n in (s.output or {}).get("questioned", [])}
+    settles = report is not None and len(failing) < report.tests.total - report.tests.skipped
+    if failing and settles and len(revisions) >= MAX_TEST_REVISIONS and set(failing) <= questioned:
+        # Both sides stood by their work and some tests pass: the check skips the disputed ones.
+        return StageResult(
+            Outcome.OK, "the coder kept the code as it was: the failing tests are disputed"
+        )
+    return (
+        "the answer was the same code as before, and that code fails the checks above. "
+        "Find the line that produces the wrong result and change it"
+    )
 
 
 def implement(ctx: StageContext) -> StageResult:
@@ -251,7 +264,8 @@ def revise_tests(ctx: StageContext) -> StageResult:
     """The test writer re-reads the tests that repairs cannot fix; it may correct them, never drop them."""
     test_path = ctx.layout.test_path
     current = ctx.workspace.read(test_path) or ""
-    failing = (ctx.note("stuck_tests") or "").split("\n")
+    failing = [f for f in (ctx.note("stuck_tests") or "").split("\n") if f]
+    questioned = {"questioned": failing}
     prompt = prompts.REVISE_TESTS.format(
         spec=render_for_prompt(ctx.spec),
         test_path=test_path,
@@ -259,7 +273,7 @@ def revise_tests(ctx: StageContext) -> StageResult:
         code_path=ctx.layout.code_path,
         code=ctx.workspace.read(ctx.layout.code_path) or "",
         path=test_path,
-        failing=", ".join(f.rsplit(".", 1)[-1] for f in failing if f),
+        failing=", ".join(f.rsplit(".", 1)[-1] for f in failing),
         feedback=ctx.note("feedback") or "",
     )
     answer = ctx.gateway.chat(
@@ -268,18 +282,24 @@ def revise_tests(ctx: StageContext) -> StageResult:
     found = extract_files(answer.text, expected=[test_path])
     edit = _pick(found.edits, test_path, folder="tests/")
     if edit is None and prompts.TESTS_ARE_RIGHT in answer.text:
-        return StageResult(Outcome.FAILING, "the test writer stands by the failing tests")
+        return StageResult(
+            Outcome.FAILING, "the test writer stands by the failing tests", questioned
+        )
     issue = _python_problem(edit, test_path, found.skipped)
     if issue is None and edit is not None and _test_count(edit.content) < _test_count(current):
         issue = "the revised file has fewer tests than before (tests may be corrected, not removed)"
     if issue is not None or edit is None:
         ctx.log(f"test revision not used: {issue}", level="warning")
-        return StageResult(Outcome.FAILING, f"tests kept as they were ({issue})")
+        return StageResult(Outcome.FAILING, f"tests kept as they were ({issue})", questioned)
     if edit.content.strip() == current.strip():
-        return StageResult(Outcome.FAILING, "the test writer stands by the failing tests")
+        return StageResult(
+            Outcome.FAILING, "the test writer stands by the failing tests", questioned
+        )
     ctx.workspace.write(test_path, edit.content)
     return StageResult(
-        Outcome.OK, f"corrected {test_path} against the spec", {"tests": _test_count(edit.content)}
+        Outcome.OK,
+        f"corrected {test_path} against the spec",
+        {"tests": _test_count(edit.content), **questioned},
     )
 
 

@@ -207,11 +207,13 @@ def assess(
     settings: ValidatorSettings,
     satisfaction: Mapping[str, Any] | None = None,
     verdicts: Iterable[Mapping[str, Any]] = (),
+    disputed: Iterable[str] = (),
 ) -> RiskAssessment:
     """The risk of delivering ``files`` (the software's files after the change).
 
     ``satisfaction`` is the holdout's ``Satisfaction.as_dict()``; ``verdicts`` are stored
-    validator verdicts (``ValidatorVerdict.as_dict()``) of the iteration being delivered.
+    validator verdicts (``ValidatorVerdict.as_dict()``) of the iteration being delivered;
+    ``disputed`` names tests skipped because the test writer and the coder never agreed.
     """
     reasons: list[RiskReason] = []
     touched = touched_areas(files)
@@ -229,6 +231,10 @@ def assess(
         reasons.append(RiskReason(0.15, f"a large change: {diff_lines} lines changed"))
     reasons += _satisfaction_reasons(satisfaction)
     reasons += _verdict_reasons(list(verdicts))
+    skipped = sorted(disputed)
+    if skipped:
+        reasons.append(RiskReason(0.2, f"{len(skipped)} disputed test(s) were skipped: "
+                                  f"{', '.join(skipped[:3])}"))  # fmt: skip
     level_points = SPEC_LEVEL_POINTS[spec.risk.level]
     if level_points:
         why = f" ({'; '.join(spec.risk.reasons)})" if spec.risk.reasons else ""

@@ -115,9 +115,18 @@ def gate(ctx: StageContext, *, commit: str | None = None) -> RiskAssessment:
         settings=ctx.settings.validators,
         satisfaction=satisfaction_of(ctx.store, ctx.run_id),
         verdicts=latest_verdicts(ctx.store, ctx.run_id),
+        disputed=_disputed(ctx.store, ctx.run_id),
     )
     review.record_risk(ctx.store, ctx.run_id, risk, commit=commit or ctx.workspace.head())
     return risk
+
+
+def _disputed(store: RunStore, run_id: str) -> list[str]:
+    """Tests the check stage skipped as disputed (see ``factory.checks.disputed_tests``)."""
+    from localfactory.factory.checks import DISPUTED_ARTIFACT
+
+    found = store.get_artifact(run_id, DISPUTED_ARTIFACT, kind="check")
+    return [] if found is None else list(json.loads(found.text())["tests"])
 
 
 def take_feedback(ctx: StageContext) -> str:

@@ -275,3 +275,26 @@ def test_code_with_a_syntax_error_is_retried_showing_the_bad_line(tmp_path: Path
     assert run.status.value == "succeeded"
     retry_prompt = [p for role, p in models.prompts if role == "coder"][1]
     assert "syntax error on line 2" in retry_prompt and "`return a +* b`" in retry_prompt
+
+
+def test_a_test_both_sides_stand_by_is_skipped_as_disputed_and_the_holdout_decides(
+    tmp_path: Path,
+) -> None:
+    models = ScriptedModels(
+        {"planner": [PLAN], "test_writer": [WRONG_TESTS, "TESTS ARE RIGHT"], "coder": [RIGHT]}
+    )
+    _, store, run, lines = build(tmp_path, models)
+    assert run.status.value == "succeeded", "\n".join(lines)
+    assert states(store, run.id)[2:12] == [
+        "implement", "check", "repair", "revise_tests", "repair", "revise_tests", "repair",
+        "check", "scrutinize", "validate",
+    ]  # fmt: skip
+    tests = (tmp_path / "build" / "adder" / "tests" / "test_adder.py").read_text()
+    assert "@pytest.mark.skip(reason='disputed" in tests and "add(2, 3) == 6" in tests
+    check = [t.reason for t in store.transitions(run.id) if t.from_state == "check"][-1]
+    assert check == "1/2 tests pass, ruff clean; 1 disputed test(s) skipped: test_small"
+    sat = [t.reason for t in store.transitions(run.id) if t.from_state == "validate"][-1]
+    assert sat.startswith("satisfaction 100%")
+    report = (tmp_path / ".localfactory" / "reports" / run.id / "report.md").read_text()
+    assert "disputed tests skipped: test_small" in report
+    assert "1 disputed test(s) were skipped: test_small" in report  # a reason in the risk score
