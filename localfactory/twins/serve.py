@@ -1,6 +1,8 @@
 """Serving a twin: ``python -m localfactory.twins.serve NAME --port P``, or in a thread for tests.
 
-One process, one event loop, uvicorn underneath (uvloop and httptools when installed).
+One process, one event loop. The server is :mod:`localfactory.twins.fastserve` (httptools,
+uvloop when installed), which costs a fraction of uvicorn per request; ``--server
+uvicorn`` keeps uvicorn, for comparison (the twin bench measures both) or as a fallback.
 It listens on 127.0.0.1 unless told otherwise. This command line is what ``localfactory
 twin up --local`` starts, and what a container image runs.
 """
@@ -8,17 +10,21 @@ twin up --local`` starts, and what a container image runs.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from localfactory import locations
 from localfactory.errors import UserError
 from localfactory.twins.app import TwinApp
 from localfactory.twins.catalog import TwinManifest, get_twin, load_twin
+from localfactory.twins.fastserve import TwinServer
+from localfactory.twins.fastserve import run as run_fast
 from localfactory.twins.journal import DEFAULT_CAPACITY
 from localfactory.twins.state import SnapshotError, read_snapshot
 
@@ -26,6 +32,8 @@ if TYPE_CHECKING:
     import uvicorn
 
 LOOPBACK = "127.0.0.1"
+SERVERS = ("fast", "uvicorn")
+Server = Literal["fast", "uvicorn"]
 
 
 def default_snapshot_dir(name: str) -> Path:
@@ -78,14 +86,17 @@ class RunningTwin:
     host: str
     port: int
     server: Any
+    """The :class:`~localfactory.twins.fastserve.TwinServer` (or ``uvicorn.Server``)."""
     thread: threading.Thread
+    halt: Callable[[], None]
+    """Asks the server to stop (thread-safe); :meth:`stop` also waits for it."""
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
     def stop(self) -> None:
-        self.server.should_exit = True
+        self.halt()
         self.thread.join(timeout=10)
 
     def __enter__(self) -> RunningTwin:
@@ -95,20 +106,45 @@ class RunningTwin:
         self.stop()
 
 
-def run_in_thread(app: TwinApp, host: str = LOOPBACK, port: int = 0) -> RunningTwin:
+def run_in_thread(
+    app: TwinApp, host: str = LOOPBACK, port: int = 0, *, server: Server = "fast"
+) -> RunningTwin:
     """Serve ``app`` on ``host:port`` (0: a free port) from a daemon thread; returns once it listens."""
-    import uvicorn
+    target: Callable[[], None]
+    if server == "uvicorn":
+        import uvicorn
 
-    server = uvicorn.Server(uvicorn_config(app, host, port))
-    thread = threading.Thread(target=server.run, name=f"twin-{app.twin.name}", daemon=True)
+        chosen: Any = uvicorn.Server(uvicorn_config(app, host, port))
+        target = chosen.run
+
+        def halt() -> None:
+            chosen.should_exit = True
+
+        def bound_port() -> int:
+            port: int = chosen.servers[0].sockets[0].getsockname()[1]
+            return port
+    else:
+        chosen = TwinServer(app, host, port)
+
+        def target() -> None:
+            run_fast(chosen, handle_signals=False)
+
+        halt = chosen.stop
+
+        def bound_port() -> int:
+            port: int = chosen.bound_port
+            return port
+
+    thread = threading.Thread(target=target, name=f"twin-{app.twin.name}", daemon=True)
     thread.start()
     deadline = time.monotonic() + 15
-    while not server.started:
+    while not chosen.started:
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError(f"The {app.twin.name} twin did not start on {host}:{port}.")
-        time.sleep(0.01)
-    bound = server.servers[0].sockets[0].getsockname()[1]
-    return RunningTwin(app=app, host=host, port=bound, server=server, thread=thread)
+        time.sleep(0.005)
+    return RunningTwin(
+        app=app, host=host, port=bound_port(), server=chosen, thread=thread, halt=halt
+    )
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -124,6 +160,12 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--restore", default=None, help="start from this saved snapshot")
     parser.add_argument("--journal", type=int, default=DEFAULT_CAPACITY, help="requests to keep")
     parser.add_argument("--log-level", default="warning", help="uvicorn's log level")
+    parser.add_argument(
+        "--server",
+        choices=SERVERS,
+        default="fast",
+        help="the HTTP server: fast (the default) or uvicorn",
+    )
     return parser.parse_args(argv)
 
 
@@ -136,8 +178,6 @@ def main(argv: list[str] | None = None) -> None:
     except UserError as exc:
         print(f"localfactory: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
-    import uvicorn
-
     port = manifest.default_port if args.port is None else args.port
     base = manifest.base_path or "/"
     print(
@@ -146,7 +186,17 @@ def main(argv: list[str] | None = None) -> None:
         file=sys.stderr,
         flush=True,
     )
-    uvicorn.Server(uvicorn_config(app, args.host, port, args.log_level)).run()
+    if args.server == "uvicorn":
+        import uvicorn
+
+        uvicorn.Server(uvicorn_config(app, args.host, port, args.log_level)).run()
+        return
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s: %(message)s")
+    try:
+        run_fast(TwinServer(app, args.host, port))
+    except OSError as exc:  # the port is taken, or the address is not this machine's
+        print(f"localfactory: cannot listen on {args.host}:{port}: {exc.strerror}", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,681 @@
+"""A lean HTTP/1.1 server for one ASGI app: asyncio protocol + httptools, uvloop when present.
+
+Why not uvicorn: a twin answers in tens of microseconds, and uvicorn's per-request
+machinery (a task, an event, two socket writes per response) cost more than the twin
+itself. This server speaks the part of ASGI's ``http`` scope a twin needs and no more:
+
+- the whole request body is read before the app runs (chunked or Content-Length), so
+  the app's first ``receive()`` returns at once; later calls wait for the client to go
+  away (or the response to end) and then say ``http.disconnect``;
+- the app is driven synchronously until it first waits on something; only an app that
+  really suspends (a fault's delay, a stream) gets a task of its own;
+- a response's head and a single-piece body go out in one write, with a Content-Length
+  added when the app gave none; a body in several pieces is sent chunked, pausing while
+  the client is slow to read;
+- keep-alive (HTTP/1.0 too, when asked), pipelined requests answered in order, HEAD,
+  ``Expect: 100-continue``, limits on the head and body size (431, 413), 400 for a
+  malformed request, an idle timeout, and a shutdown that lets running responses end.
+
+The exchange's ``receive`` is a bound method of an object with ``transport`` and
+``disconnected`` attributes, which is what the twin's dropped-connection fault uses
+(:func:`localfactory.twins.wire.drop_connection`) under uvicorn too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import http
+import logging
+import re
+import signal
+from collections import deque
+from collections.abc import Callable, Coroutine, Generator
+from dataclasses import dataclass
+from typing import Any, cast
+from urllib.parse import unquote
+
+import httptools
+
+log = logging.getLogger("localfactory.twins.fastserve")
+
+App = Callable[[dict[str, Any], Any, Any], Coroutine[Any, Any, None]]
+
+_STATUS_LINES = {
+    int(s): f"HTTP/1.1 {int(s)} {s.phrase}\r\n".encode("latin-1") for s in http.HTTPStatus
+}
+_NO_BODY_STATUSES = frozenset({204, 304})
+_BAD_HEADER = re.compile(rb"[\x00\r\n]")
+_ASGI = {"version": "3.0", "spec_version": "2.3"}
+_QUEUED_BEFORE_PAUSE = 16
+"""Pipelined requests a connection holds before it stops reading from the client."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one connection may send and how long it may stay idle."""
+
+    max_head_bytes: int = 64 * 1024
+    """Request line and headers together (431 beyond)."""
+    max_headers: int = 100
+    max_body_bytes: int = 2 * 1024**3
+    """A request body (413 beyond); an Ollama twin takes model files as uploads."""
+    idle_timeout_s: float = 5.0
+    """A connection with no request in progress and nothing received for this long is closed."""
+    shutdown_grace_s: float = 5.0
+    """How long a shutdown waits for responses in progress before cutting them off."""
+
+
+class _Refused(Exception):
+    """A request refused before it reaches the app (raised inside a parser callback)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def _plain(status: int, text: str) -> bytes:
+    """A whole plain-text response that also closes the connection."""
+    body = text.encode()
+    return b"".join(
+        (
+            _STATUS_LINES.get(status, b"HTTP/1.1 %d \r\n" % status),
+            b"content-type: text/plain; charset=utf-8\r\ncontent-length: %d\r\n" % len(body),
+            b"connection: close\r\n\r\n",
+            body,
+        )
+    )
+
+
+class _Resume:
+    """Carries on, inside a task, a coroutine that already ran up to its first suspension.
+
+    Driving the app synchronously saves a task per request; when the app does suspend,
+    what it yielded (a future, or None for a bare yield) is handed to the task as if the
+    task had run the coroutine from the start, and exceptions thrown into the task (a
+    cancellation) are passed on to the coroutine.
+    """
+
+    __slots__ = ("coro", "pending")
+
+    def __init__(self, coro: Coroutine[Any, Any, Any], pending: Any) -> None:
+        self.coro = coro
+        self.pending = pending
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        coro, pending = self.coro, self.pending
+        while True:
+            try:
+                sent = yield pending
+            except BaseException as exc:
+                try:
+                    pending = coro.throw(exc)
+                except StopIteration as done:
+                    return done.value
+            else:
+                try:
+                    pending = coro.send(sent)
+                except StopIteration as done:
+                    return done.value
+
+
+async def _carry_on(resume: _Resume) -> None:
+    await resume
+
+
+class Exchange:
+    """One request and its response: the ASGI ``receive`` and ``send`` of a single call."""
+
+    __slots__ = (
+        "_gone",
+        "body",
+        "body_given",
+        "chunked",
+        "complete",
+        "connection",
+        "disconnected",
+        "head_only",
+        "head_written",
+        "headers",
+        "keep_alive",
+        "remaining",
+        "scope",
+        "started",
+        "status",
+        "transport",
+    )
+
+    def __init__(
+        self,
+        connection: HttpConnection,
+        scope: dict[str, Any],
+        body: bytes,
+        keep_alive: bool,
+    ) -> None:
+        self.connection = connection
+        self.transport = connection  # what the dropped-connection fault closes
+        self.scope = scope
+        self.body = body
+        self.head_only = scope["method"] == "HEAD"
+        self.keep_alive = keep_alive
+        self.disconnected = False
+        self.body_given = False
+        self.started = False
+        self.head_written = False
+        self.complete = False
+        self.status = 0
+        self.headers: Any = ()
+        self.chunked = False
+        self.remaining = -1  # body bytes still owed under the app's own Content-Length
+        self._gone: asyncio.Future[None] | None = None
+
+    async def receive(self) -> dict[str, Any]:
+        if not self.body_given:
+            self.body_given = True
+            return {"type": "http.request", "body": self.body, "more_body": False}
+        if not (self.disconnected or self.complete):
+            if self._gone is None:
+                self._gone = self.connection.loop.create_future()
+            await self._gone
+        return {"type": "http.disconnect"}
+
+    def ended(self) -> None:
+        """The client went away or the response ended: wake a ``receive`` waiting for that."""
+        gone = self._gone
+        if gone is not None and not gone.done():
+            gone.set_result(None)
+
+    async def send(self, message: dict[str, Any]) -> None:
+        kind = message["type"]
+        if kind == "http.response.start":
+            if self.started:
+                raise RuntimeError("The response was already started.")
+            self.started = True
+            self.status = message["status"]
+            self.headers = message.get("headers", ())
+            return  # written together with the first piece of the body
+        if kind != "http.response.body":
+            raise RuntimeError(f"Unexpected ASGI message {kind!r}.")
+        if not self.started:
+            raise RuntimeError("The body was sent before http.response.start.")
+        if self.complete:
+            raise RuntimeError("The response was already complete.")
+        if self.disconnected:
+            return
+        body: bytes = message.get("body", b"")
+        more: bool = message.get("more_body", False)
+        connection = self.connection
+        if not self.head_written:
+            head = self._head(None if more else len(body))
+            self.head_written = True
+            if self.head_only or (not body and more):
+                connection.write(head)
+            elif self.chunked:
+                connection.write(b"%s%x\r\n%s\r\n" % (head, len(body), body))
+            else:
+                self._count(body)
+                connection.write(head + body)
+        elif body and not self.head_only:
+            if self.chunked:
+                connection.write(b"%x\r\n%s\r\n" % (len(body), body))
+            else:
+                self._count(body)
+                connection.write(body)
+        if more:
+            if connection.write_paused:
+                await connection.drained()
+            return
+        if self.chunked and not self.head_only:
+            connection.write(b"0\r\n\r\n")
+        if self.remaining > 0 and not self.head_only:
+            raise RuntimeError("The response body is shorter than its Content-Length.")
+        self.complete = True
+        self.ended()
+
+    def _count(self, body: bytes) -> None:
+        if self.remaining >= 0:
+            self.remaining -= len(body)
+            if self.remaining < 0:
+                raise RuntimeError("The response body is longer than its Content-Length.")
+
+    def _head(self, whole_length: int | None) -> bytes:
+        """Status line and headers; ``whole_length`` is the body's size when sent in one piece."""
+        status = self.status
+        parts = [_STATUS_LINES.get(status) or b"HTTP/1.1 %d \r\n" % status]
+        framed = False
+        for name, value in self.headers:
+            if _BAD_HEADER.search(name) or _BAD_HEADER.search(value):
+                raise RuntimeError(f"Invalid response header {name!r}.")
+            lowered = name.lower()
+            if lowered == b"content-length":
+                self.remaining = int(value)
+                framed = True
+            elif lowered == b"transfer-encoding":
+                self.chunked = b"chunked" in value.lower()
+                framed = True
+            elif lowered == b"connection" and b"close" in value.lower():
+                self.keep_alive = False
+            parts += (name, b": ", value, b"\r\n")
+        if status in _NO_BODY_STATUSES:
+            self.head_only = True  # such a response has no body, whatever the app sends
+        elif not framed:
+            if whole_length is not None:
+                parts.append(b"content-length: %d\r\n" % whole_length)
+            else:
+                self.chunked = True
+                parts.append(b"transfer-encoding: chunked\r\n")
+        if not self.keep_alive or self.connection.closing_after_response:
+            self.keep_alive = False
+            parts.append(b"connection: close\r\n")
+        parts.append(b"\r\n")
+        return b"".join(parts)
+
+
+class HttpConnection(asyncio.Protocol):
+    """One client connection: parses requests, runs them one at a time, writes the answers."""
+
+    __slots__ = (
+        "_active",
+        "_body",
+        "_body_bytes",
+        "_drain",
+        "_head_bytes",
+        "_headers",
+        "_in_head",
+        "_local",
+        "_out",
+        "_peer",
+        "_queue",
+        "_raw_head",
+        "_refused",
+        "_url",
+        "closing_after_response",
+        "last_seen",
+        "limits",
+        "loop",
+        "parser",
+        "paused_queue",
+        "server",
+        "transport",
+        "write_paused",
+    )
+
+    def __init__(self, server: TwinServer) -> None:
+        self.server = server
+        self.limits = server.limits
+        self.loop = server.loop
+        self.transport: asyncio.Transport = None  # type: ignore[assignment]
+        self.parser = httptools.HttpRequestParser(self)
+        self.write_paused = False
+        self.paused_queue = False
+        self.closing_after_response = server.stopping
+        self.last_seen = self.loop.time()
+        self._drain: asyncio.Future[None] | None = None
+        self._queue: deque[Exchange] = deque()
+        self._active: Exchange | None = None
+        self._refused: _Refused | None = None
+        self._in_head = False
+        self._url = b""
+        self._headers: list[tuple[bytes, bytes]] = []
+        self._head_bytes = 0
+        self._raw_head = 0
+        self._body: list[bytes] = []
+        self._body_bytes = 0
+        self._peer: Any = None
+        self._local: Any = None
+        self._out: list[bytes] | None = None
+
+    # -- the transport's side ----------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+        self._peer = transport.get_extra_info("peername")
+        self._local = transport.get_extra_info("sockname")
+        self.server.connections.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.server.forget(self)
+        for exchange in (self._active, *self._queue):
+            if exchange is not None:
+                exchange.disconnected = True
+                exchange.ended()
+        self._queue.clear()
+        self._wake_writer()
+
+    def pause_writing(self) -> None:
+        self.write_paused = True
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        self._wake_writer()
+
+    def _wake_writer(self) -> None:
+        drain, self._drain = self._drain, None
+        if drain is not None and not drain.done():
+            drain.set_result(None)
+
+    async def drained(self) -> None:
+        """Wait until the client has read enough of what was written (or went away)."""
+        if self.write_paused and not self.transport.is_closing():
+            if self._drain is None:
+                self._drain = self.loop.create_future()
+            await self._drain
+
+    def data_received(self, data: bytes) -> None:
+        self.last_seen = self.loop.time()
+        self._out = []  # answers written while this data is handled go out in one write
+        continued_head = self._in_head
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserCallbackError as exc:
+            refused = exc.__context__
+            if isinstance(refused, _Refused):
+                self._refuse(refused)
+            else:
+                log.error("The HTTP parser's callback failed", exc_info=refused or exc)
+                self._refuse(_Refused(500, "Internal Server Error"))
+        except httptools.HttpParserUpgrade:
+            # No protocol switch here: answer what was asked over HTTP/1.1, then close.
+            self.closing_after_response = True
+            for exchange in self._queue:
+                exchange.keep_alive = False
+            if not self._queue and self._active is None:
+                self._refuse(_Refused(400, "Bad Request: protocol upgrades are not supported."))
+            self.transport.pause_reading()
+        except httptools.HttpParserError:
+            self._refuse(_Refused(400, "Bad Request: the request is not valid HTTP/1.1."))
+        else:
+            if continued_head and self._in_head:
+                # All of it was head, and still no end: httptools buffers a header until it
+                # is complete, so only this count bounds one that never ends.
+                self._raw_head += len(data)
+                if self._raw_head > self.limits.max_head_bytes:
+                    self._refuse(_Refused(431, "Request Header Fields Too Large"))
+        self._advance()
+        self._flush()
+
+    def close(self) -> None:
+        """Close the connection once what was answered so far is written (the drop fault)."""
+        self._flush()
+        self.transport.close()
+
+    def write(self, data: bytes) -> None:
+        if self._out is not None:
+            self._out.append(data)
+        elif not self.transport.is_closing():
+            self.transport.write(data)
+
+    # -- parser callbacks --------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        self._in_head = True
+        self._url = b""
+        self._headers = []
+        self._head_bytes = 0
+        self._raw_head = 0
+        self._body = []
+        self._body_bytes = 0
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+        self._head_bytes += len(url)
+        if self._head_bytes > self.limits.max_head_bytes:
+            raise _Refused(414, "URI Too Long")
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._head_bytes += len(name) + len(value) + 4
+        limits = self.limits
+        if self._head_bytes > limits.max_head_bytes or len(self._headers) >= limits.max_headers:
+            raise _Refused(431, "Request Header Fields Too Large")
+        self._headers.append((name.lower(), value))
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        expect = False
+        for name, value in self._headers:
+            if name == b"content-length":
+                if not value.isdigit():
+                    raise _Refused(400, "Bad Request: the Content-Length is not a number.")
+                if int(value) > self.limits.max_body_bytes:
+                    raise _Refused(413, "Content Too Large")
+            elif name == b"expect" and value.lower() == b"100-continue":
+                expect = True
+        if expect:
+            self.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+
+    def on_body(self, body: bytes) -> None:
+        self._body_bytes += len(body)
+        if self._body_bytes > self.limits.max_body_bytes:
+            raise _Refused(413, "Content Too Large")
+        self._body.append(body)
+
+    def on_message_complete(self) -> None:
+        parser = self.parser
+        url = self._url
+        if url[:1] == b"/":
+            raw_path, _, query = url.partition(b"?")
+            raw_path = raw_path.partition(b"#")[0]
+            query = query.partition(b"#")[0]
+        else:  # absolute form (http://host/path) or *
+            parsed = httptools.parse_url(url)
+            raw_path, query = parsed.path or b"/", parsed.query or b""
+        try:
+            path = raw_path.decode("ascii")
+        except UnicodeDecodeError:
+            raise _Refused(400, "Bad Request: the path is not ASCII.") from None
+        if "%" in path:
+            path = unquote(path)
+        version = parser.get_http_version()
+        scope = {
+            "type": "http",
+            "asgi": _ASGI,
+            "http_version": version,
+            "method": parser.get_method().decode("ascii"),
+            "scheme": "http",
+            "path": path,
+            "raw_path": raw_path,
+            "query_string": query,
+            "root_path": "",
+            "headers": self._headers,
+            "client": self._peer,
+            "server": self._local,
+        }
+        chunks = self._body
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        keep_alive = parser.should_keep_alive() and not self.closing_after_response
+        self._queue.append(Exchange(self, scope, body, keep_alive))
+        if len(self._queue) >= _QUEUED_BEFORE_PAUSE and not self.paused_queue:
+            self.paused_queue = True
+            self.transport.pause_reading()
+
+    # -- running the app ---------------------------------------------------------------
+
+    def _advance(self) -> None:
+        """Run queued requests in order while each one finishes without waiting."""
+        while self._active is None:
+            if not self._queue:
+                if self._refused is not None:
+                    self._close_with(_plain(self._refused.status, self._refused.reason))
+                return
+            if self.transport.is_closing():
+                self._queue.clear()
+                return
+            exchange = self._active = self._queue.popleft()
+            if self.paused_queue and len(self._queue) < _QUEUED_BEFORE_PAUSE // 2:
+                self.paused_queue = False
+                if self._refused is None and not self.closing_after_response:
+                    self.transport.resume_reading()
+            coro = self.server.app(exchange.scope, exchange.receive, exchange.send)
+            try:
+                pending = coro.send(None)
+            except StopIteration:
+                self._finish(exchange, None)
+                continue
+            except Exception as exc:
+                self._finish(exchange, exc)
+                continue
+            task = self.loop.create_task(_carry_on(_Resume(coro, pending)))
+            self.server.tasks.add(task)
+            task.add_done_callback(functools.partial(self._task_done, exchange))
+
+    def _task_done(self, exchange: Exchange, task: asyncio.Task[None]) -> None:
+        self.server.tasks.discard(task)
+        error = None if task.cancelled() else task.exception()
+        self._finish(exchange, error)
+        self._advance()
+
+    def _finish(self, exchange: Exchange, error: BaseException | None) -> None:
+        self._active = None
+        self.last_seen = self.loop.time()
+        if exchange.disconnected:
+            return
+        scope = exchange.scope
+        if error is not None or not exchange.complete:
+            if error is not None:
+                log.error("The app failed on %s %s", scope["method"], scope["path"], exc_info=error)
+            elif not exchange.started:
+                log.error("The app sent no response to %s %s", scope["method"], scope["path"])
+            if exchange.started:  # half an answer cannot be mended: cut the connection
+                self.close()
+            else:
+                self._close_with(_plain(500, "Internal Server Error"))
+            exchange.disconnected = True
+            exchange.ended()
+            return
+        if not exchange.keep_alive:
+            self._close_with(b"")
+
+    def _refuse(self, refused: _Refused) -> None:
+        """Answer ``refused`` once the requests before it are answered, then close."""
+        if self._refused is None:
+            self._refused = refused
+            self.transport.pause_reading()
+
+    def _flush(self) -> None:
+        out, self._out = self._out, None
+        if out and not self.transport.is_closing():
+            self.transport.write(out[0] if len(out) == 1 else b"".join(out))
+
+    def _close_with(self, last: bytes) -> None:
+        if last:
+            self.write(last)
+        self.close()
+
+    # -- the server's side -------------------------------------------------------------
+
+    def shut_down(self) -> None:
+        """Close now if idle; otherwise after the response in progress."""
+        self.closing_after_response = True
+        if self._active is None and not self._queue:
+            self.transport.close()
+        else:
+            self.transport.pause_reading()
+            for exchange in (self._active, *self._queue):
+                if exchange is not None:
+                    exchange.keep_alive = False
+
+    def close_if_idle(self, now: float) -> None:
+        timeout = self.limits.idle_timeout_s
+        if self._active is None and not self._queue and now - self.last_seen > timeout:
+            self.transport.close()
+
+
+class TwinServer:
+    """Serves one ASGI app on ``host:port`` until :meth:`stop` is called (from any thread)."""
+
+    def __init__(self, app: App, host: str, port: int, limits: Limits | None = None) -> None:
+        self.app = app
+        self.host = host
+        self.port = port
+        self.limits = limits or Limits()
+        self.connections: set[HttpConnection] = set()
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.stopping = False
+        self.started = False
+        self.bound_port = 0
+        self.loop: asyncio.AbstractEventLoop = None  # type: ignore[assignment]
+        self._stop: asyncio.Event | None = None
+        self._all_closed: asyncio.Event | None = None
+
+    def forget(self, connection: HttpConnection) -> None:
+        self.connections.discard(connection)
+        if not self.connections and self._all_closed is not None:
+            self._all_closed.set()
+
+    def stop(self) -> None:
+        """Ask the server to stop; safe to call from any thread, and more than once."""
+        loop, event = self.loop, self._stop
+        if loop is None or event is None or loop.is_closed():
+            self.stopping = True
+            return
+        with contextlib.suppress(RuntimeError):  # the loop has just closed
+            loop.call_soon_threadsafe(event.set)
+
+    async def serve(self, *, handle_signals: bool = False) -> None:
+        """Listen, serve until stopped (or SIGINT/SIGTERM when asked to handle them), shut down."""
+        self.loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        if self.stopping:
+            return
+        server = await self.loop.create_server(
+            lambda: HttpConnection(self), self.host, self.port, backlog=2048
+        )
+        self.bound_port = server.sockets[0].getsockname()[1]
+        if handle_signals:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self.loop.add_signal_handler(signum, self._stop.set)
+        sweeper = self.loop.create_task(self._sweep())
+        self.started = True
+        try:
+            await self._stop.wait()
+        finally:
+            sweeper.cancel()
+            await self._shut_down(server)
+
+    async def _sweep(self) -> None:
+        """Close idle connections, once a second."""
+        while True:
+            await asyncio.sleep(1.0)
+            now = self.loop.time()
+            for connection in list(self.connections):
+                connection.close_if_idle(now)
+
+    async def _shut_down(self, server: asyncio.AbstractServer) -> None:
+        self.stopping = True
+        server.close()
+        self._all_closed = asyncio.Event()
+        for connection in list(self.connections):
+            connection.shut_down()
+        if self.connections:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._all_closed.wait(), self.limits.shutdown_grace_s)
+        for connection in list(self.connections):
+            connection.transport.abort()
+        for task in list(self.tasks):
+            task.cancel()
+        if self.tasks:
+            await asyncio.wait(list(self.tasks), timeout=1.0)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(server.wait_closed(), 1.0)
+
+
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop's event loop when it is installed (it ships with uvicorn[standard]), else asyncio's."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency of uvicorn[standard]
+        return asyncio.new_event_loop()
+    loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
+    return loop
+
+
+def run(server: TwinServer, *, handle_signals: bool = True) -> None:
+    """Serve in this thread, on a fresh event loop, until stopped."""
+    loop = new_event_loop()
+    try:
+        loop.run_until_complete(server.serve(handle_signals=handle_signals))
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
