@@ -85,6 +85,43 @@ def _blocks(answer: str) -> list[tuple[str | None, str, str, bool]]:
     return out
 
 
+def _is_path_line(line: str) -> str | None:
+    """The path when ``line`` holds nothing but a file path (``chunking.py``, `` `a/b.py` ``)."""
+    text = line.strip().strip("*_`'\":")
+    return text if text and _PATH.fullmatch(text) else None
+
+
+def _unnest(answer: str) -> str:
+    """Drop a stray fence opener right before ``path`` and the real opener (```` ```python ````,
+    ``chunking.py``, ```` ```python ````, code): small models wrap the path in a fence too."""
+    lines = answer.splitlines()
+    out: list[str] = []
+    for i, line in enumerate(lines):
+        opener = _FENCE.match(line)
+        if opener and opener.group("info").strip() and i + 2 < len(lines):
+            after = _FENCE.match(lines[i + 2])
+            if _is_path_line(lines[i + 1]) and after and after.group("info").strip():
+                continue
+        out.append(line)
+    return "\n".join(out)
+
+
+def _unfenced(answer: str, expected: list[str]) -> FileEdit | None:
+    """An answer with no fence at all: an expected path on a line of its own, then the file."""
+    lines = answer.splitlines()
+    for i, line in enumerate(lines):
+        path = _is_path_line(line)
+        if path is None or _normalise(path) not in expected:
+            continue
+        body = "\n".join(lines[i + 1 :]).strip("\n")
+        try:
+            ast.parse(body)
+        except SyntaxError:
+            return None
+        return FileEdit(_normalise(path), body.rstrip() + "\n") if body.strip() else None
+    return None
+
+
 def _normalise(path: str) -> str:
     path = path.strip().strip("`'\"")
     while path.startswith("./"):
@@ -96,7 +133,13 @@ def extract_files(answer: str, expected: list[str] | None = None) -> Extraction:
     """The files in ``answer``. ``expected`` paths let an unlabelled block be placed when only one is missing."""
     result = Extraction()
     unlabelled: list[tuple[str, bool]] = []
-    for header, info, body, truncated in _blocks(answer):
+    blocks = _blocks(_unnest(answer))
+    if not blocks and expected:
+        edit = _unfenced(answer, expected)
+        if edit is not None:
+            result.edits.append(edit)
+        return result
+    for header, info, body, truncated in blocks:
         lang = info.split()[0].lower() if info else ""
         path = header
         info_path = _PATH.search(info)
@@ -104,9 +147,10 @@ def extract_files(answer: str, expected: list[str] | None = None) -> Extraction:
             path = info_path.group("path")
         first = body.splitlines()[0] if body.strip() else ""
         comment = _PATH_COMMENT.match(first)
-        if comment and _PATH.fullmatch(comment.group("path")):
-            path = path or comment.group("path")
-            if path == comment.group("path"):
+        named = comment.group("path") if comment else _is_path_line(first)
+        if named and _PATH.fullmatch(named):
+            path = path or named
+            if path == named:
                 body = "\n".join(body.splitlines()[1:])
         if not body.strip():
             result.skipped.append("an empty code block")

@@ -144,3 +144,35 @@ def test_tests_that_use_pytest_or_re_without_importing_them_get_the_import() -> 
         namespace,
     )
     namespace["test_add"]()  # runs: pytest, re and Path are all defined now
+
+
+CODE = "def chunks(items: list, size: int) -> list[list]:\n    return [items[i:i + size] for i in range(0, len(items), size)]\n"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        # seen from the 1.5B model: the path wrapped in a fence of its own, then the real block
+        f"```python\nchunking.py\n```python\n{CODE}```\n",
+        # the path as the block's first line, bare
+        f"```python\nchunking.py\n\n{CODE}```\n",
+        # no fence at all
+        f"chunking.py\n\n{CODE}",
+    ],
+    ids=["path-in-its-own-fence", "bare-path-first-line", "no-fence"],
+)
+def test_answers_from_small_models_with_odd_fences_still_give_the_file(answer: str) -> None:
+    found = extract_files(answer, expected=["chunking.py"])
+    assert [(e.path, e.content.strip()) for e in found.edits] == [("chunking.py", CODE.strip())]
+
+
+def test_a_block_holding_only_the_path_is_not_taken_for_code() -> None:
+    found = extract_files("```python\nchunking.py\n```\n", expected=["chunking.py"])
+    assert found.edits == [] and found.skipped == ["an empty code block"]
+
+
+def test_unfenced_prose_is_not_taken_for_code() -> None:
+    found = extract_files(
+        "chunking.py\n\nThis splits the list into chunks.", expected=["chunking.py"]
+    )
+    assert found.edits == []
