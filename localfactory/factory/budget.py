@@ -1,6 +1,7 @@
 """Budgets: a run stops with a clear reason when it runs out of iterations, tokens or time.
 
-Iterations count the rounds that write code (implement and repair). Time is the time the
+Iterations count the rounds that write code (implement and repair; not a repair that kept the
+code as it was and sent the tests to be questioned). Time is the time the
 factory spent working on the run, summed over its steps, so a run resumed the next morning
 is not charged for the night.
 """
@@ -14,7 +15,13 @@ WRITING_STAGES = ("implement", "repair")
 
 
 def iterations_used(store: RunStore, run_id: str) -> int:
-    return sum(1 for s in store.steps(run_id) if s.name in WRITING_STAGES)
+    """Code-writing rounds so far. A repair whose answer left the code exactly as it was, and so
+    sent the tests to be questioned (outcome ``stuck``), wrote nothing and is not counted."""
+    return sum(
+        1
+        for s in store.steps(run_id)
+        if s.name in WRITING_STAGES and (s.output or {}).get("outcome") != "stuck"
+    )
 
 
 def tokens_used(store: RunStore, run_id: str) -> int:

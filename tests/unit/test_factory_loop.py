@@ -77,10 +77,13 @@ def test_every_iteration_is_a_commit_carrying_run_and_step(tmp_path: Path) -> No
 
 def test_iteration_budget_stops_a_run_that_never_passes(tmp_path: Path) -> None:
     models = ScriptedModels({"planner": [PLAN], "test_writer": [TESTS], "coder": [WRONG]})
-    _, _store, run, _ = build(tmp_path, models, iterations=2)
+    _, store, run, _ = build(tmp_path, models, iterations=2)
     assert run.status.value == "failed"
     assert "iteration budget ran out (2 of 2" in (run.error or "")
-    assert models.counts["coder"] == 2
+    # implement, then a repair: the two repairs between them kept the code as it was and sent
+    # the tests to be questioned, which writes nothing and is not a code-writing round
+    assert models.counts["coder"] == 4
+    assert [s.name for s in store.steps(run.id)].count("revise_tests") == 2
     assert (tmp_path / ".localfactory" / "reports" / run.id / "report.md").is_file()
 
 
@@ -289,6 +292,10 @@ def test_a_test_both_sides_stand_by_is_skipped_as_disputed_and_the_holdout_decid
         "implement", "check", "repair", "revise_tests", "repair", "revise_tests", "repair",
         "check", "scrutinize", "validate",
     ]  # fmt: skip
+    from localfactory.factory.budget import iterations_used
+
+    # the two repairs that kept the code and sent the tests to be questioned wrote nothing
+    assert iterations_used(store, run.id) == 2
     tests = (tmp_path / "build" / "adder" / "tests" / "test_adder.py").read_text()
     assert "@pytest.mark.skip(reason='disputed" in tests and "add(2, 3) == 6" in tests
     check = [t.reason for t in store.transitions(run.id) if t.from_state == "check"][-1]
