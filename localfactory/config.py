@@ -132,6 +132,9 @@ class FactorySettings(_Section):
     check_timeout_s: float = Field(default=120.0, gt=0)
     """Wall-time limit for each check (pytest, ruff, mypy, a scenario) in the sandbox."""
 
+    sandbox: Literal["local", "docker"] = "local"
+    """Where generated code and its checks run: ``local`` confines processes on this machine (namespaces, cgroups, limits); ``docker`` runs each in a throwaway container with no network, which needs a Docker engine (`python -m localfactory.twins.engine ensure`)."""
+
     max_stage_retries: int = Field(default=3, ge=1)
     """How often one stage may produce unusable output in a row before the run stops."""
 
