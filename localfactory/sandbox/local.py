@@ -23,18 +23,15 @@ from typing import Any
 from localfactory.sandbox.base import LimitName, Limits, RunResult, Sandbox, SandboxError
 from localfactory.sandbox.capture import CappedOutput
 from localfactory.sandbox.cgroup import RunCgroup
+from localfactory.sandbox.shared import (
+    limit_from_signs,
+    make_scratch,
+    run_environment,
+    working_folder,
+)
 
 LAUNCHER = Path(__file__).with_name("launcher.py")
-SCRATCH = ".sandbox"
-"""Folder inside the workspace for the run's HOME and TMPDIR."""
-
 _POLL_S = 0.05
-_MEMORY_SIGNS = ("MemoryError", "Cannot allocate memory", "std::bad_alloc", "out of memory")
-_FORK_SIGNS = (
-    "BlockingIOError: [Errno 11]",
-    "Resource temporarily unavailable",
-    "can't start new thread",
-)
 
 
 class _StatusPipe:
@@ -83,10 +80,8 @@ class LocalSandbox(Sandbox):
         if not argv:
             raise SandboxError("The sandbox was given an empty command line.")
         limits = limits or self.limits
-        workdir = self._workdir(cwd)
-        scratch = self.workspace / SCRATCH
-        for sub in ("home", "tmp"):
-            (scratch / sub).mkdir(parents=True, exist_ok=True)
+        workdir = working_folder(self.workspace, cwd)
+        make_scratch(self.workspace)
         group = RunCgroup.create(
             max_processes=limits.max_processes, memory_bytes=limits.memory_mb * 2**20
         )
@@ -98,28 +93,10 @@ class LocalSandbox(Sandbox):
         finally:
             group.remove()
 
-    def _workdir(self, cwd: str | Path | None) -> Path:
-        workdir = (self.workspace / (cwd or ".")).resolve()
-        if not workdir.is_relative_to(self.workspace) or not workdir.is_dir():
-            raise SandboxError(f"The working folder {cwd} is not a folder inside the workspace.")
-        return workdir
-
     def _environment(self, extra: Mapping[str, str] | None) -> dict[str, str]:
-        scratch = self.workspace / SCRATCH
         bin_dir = str(Path(sys.executable).parent)
         path = os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin")
-        env = {
-            "PATH": f"{bin_dir}:{path}",
-            "HOME": str(scratch / "home"),
-            "TMPDIR": str(scratch / "tmp"),
-            "LANG": "C.UTF-8",
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "PYTHONUNBUFFERED": "1",
-            "MALLOC_ARENA_MAX": "2",
-            "NO_COLOR": "1",
-        }
-        env.update(extra or {})
-        return env
+        return run_environment(self.workspace, f"{bin_dir}:{path}", extra)
 
     def _config(
         self, limits: Limits, workdir: Path, env: dict[str, str], fd: int, group: RunCgroup
@@ -193,7 +170,12 @@ class LocalSandbox(Sandbox):
             exit_code, sig = (code, None) if code >= 0 else (None, -code)
         stderr_text = err.text()
         if limit is None:
-            limit = _limit_from_signs(exit_code, sig, stderr_text, group)
+            limit = limit_from_signs(
+                exit_code,
+                stderr_text,
+                processes_refused=group.processes_refused(),
+                memory_kills=group.memory_kills(),
+            )
         return RunResult(
             argv=argv,
             exit_code=exit_code,
@@ -250,21 +232,3 @@ def _kill_tree(proc: subprocess.Popen[bytes], group: RunCgroup) -> None:
     group.kill_all()
     with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=5)
-
-
-def _limit_from_signs(
-    exit_code: int | None, sig: int | None, stderr: str, group: RunCgroup
-) -> LimitName | None:
-    """A limit the kernel enforced without the supervisor seeing it happen."""
-    if group.processes_refused():
-        return "processes"
-    if group.memory_kills():
-        return "memory"
-    if exit_code == 0:
-        return None
-    tail = stderr[-4000:]
-    if any(sign in tail for sign in _MEMORY_SIGNS):
-        return "memory"
-    if any(sign in tail for sign in _FORK_SIGNS):
-        return "processes"
-    return None
