@@ -1,17 +1,20 @@
-"""``localfactory bench twin NAME``: one twin process under load, beside Prism, on loopback.
+"""``localfactory bench twin NAME``: one twin process under load, beside uvicorn and Prism.
 
 The twin runs as it does for ``twin up --local`` (``python -m localfactory.twins.serve``,
-one process, one event loop), with a fresh world; the mix of calls a real client makes is
-prepared against it (see :mod:`localfactory.twins.bench_mix`) and sent by a load generator
-in a process of its own (:mod:`localfactory.twins.bench_load`), which also reports what it
-cost. Then Prism mocks the twin's own ``/openapi.json`` and gets the very same calls.
-Targets: at least 5,000 requests/s with p99 under 10 ms for the one twin process on a
-2-core machine, and ahead of Prism while keeping state.
+one process, one event loop, its own HTTP server), with a fresh world; the mix of calls a
+real client makes is prepared against it (see :mod:`localfactory.twins.bench_mix`) and
+sent by a load generator in a process of its own (:mod:`localfactory.twins.bench_load`),
+which also reports what it cost. Then the same twin, served by uvicorn instead
+(``--server uvicorn``), gets the same calls in a fresh world, so the server's gain is a
+ratio measured in the same run; and Prism mocks the twin's own ``/openapi.json`` and gets
+the very same calls. Targets: at least 5,000 requests/s with p99 under 10 ms for the one
+twin process on a 2-core machine, and ahead of Prism while keeping state.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import socket
@@ -28,7 +31,7 @@ from typing import Any
 
 from localfactory.errors import UserError
 from localfactory.twins.bench_load import LoadPlan, plan_to_json
-from localfactory.twins.bench_mix import Prepared, mix_for
+from localfactory.twins.bench_mix import Mix, Prepared, mix_for
 from localfactory.twins.bench_prism import PRISM_VERSION, prism_command, start_prism
 from localfactory.twins.catalog import get_twin
 
@@ -50,8 +53,13 @@ class TwinBench:
     twin: dict[str, Any]
     kept: tuple[int, int] = (0, 0)
     seeded: int = 0
+    uvicorn: dict[str, Any] | None = None
+    """The same twin served by uvicorn (``--server uvicorn``), loaded the same way."""
+    uvicorn_kept_everything: bool = True
     prism: dict[str, Any] | None = None
     prism_note: str = ""
+    load: tuple[float, float] = (0.0, 0.0)
+    """The machine's 1-minute load average when the bench began and when it ended."""
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -75,12 +83,15 @@ class TwinBench:
     def lines(self) -> list[str]:
         out = [
             f"Twin bench: {self.name}, {self.seconds:g} s per side, {self.concurrency} connections, "
-            f"127.0.0.1, {os.cpu_count()} cores",
+            f"127.0.0.1, {os.cpu_count()} cores, load average {self.load[0]:.2f} at the start "
+            f"and {self.load[1]:.2f} at the end",
             f"Mix: {self.calls}",
             f"{'':<16}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'failed':>16}"
             f"{'server cores':>14}{'generator cores':>17}",
             _row(f"twin ({self.name})", self.twin),
         ]
+        if self.uvicorn is not None:
+            out.append(_row("twin on uvicorn", self.uvicorn))
         if self.prism is not None:
             out.append(_row(f"prism {PRISM_VERSION}", self.prism))
         else:
@@ -90,10 +101,10 @@ class TwinBench:
                 f"  twin {name:<24} {call['count']:>8,} calls  p50 {call['p50_ms']:6.2f} ms  "
                 f"p99 {call['p99_ms']:6.2f} ms  {call['failures']:,} failed"
             )
-        for side, stats in (("twin", self.twin), ("prism", self.prism)):
+        for side, stats in self._sides():
             if stats is not None and stats["first_failure"]:
                 out.append(f"  first {side} failure: {stats['first_failure']}")
-        for side, stats in (("twin", self.twin), ("prism", self.prism)):
+        for side, stats in self._sides():
             if stats is not None and stats["server_cores"] > 0:
                 per_core = stats["requests"] / (stats["server_cores"] * self.seconds)
                 generator_us = stats["generator_cores"] * self.seconds / stats["requests"] * 1e6
@@ -102,6 +113,13 @@ class TwinBench:
                     f"whole core would serve ~{per_core:,.0f} req/s; the load generator "
                     f"spent {generator_us:,.0f} µs per request"
                 )
+        if self.uvicorn is not None:
+            out.append(
+                f"twin / twin on uvicorn: {_ratio(self.twin, self.uvicorn, 'rps')} the requests "
+                f"per second, p50 {_ratio(self.twin, self.uvicorn, 'p50_ms')}, p99 "
+                f"{_ratio(self.twin, self.uvicorn, 'p99_ms')}, server CPU per request "
+                f"{_ratio(self.uvicorn, self.twin, 'rps_per_core')}"
+            )
         if self.prism is not None:
             out.append(
                 f"twin / prism: {self.twin['rps'] / max(self.prism['rps'], 1e-9):.2f}x the "
@@ -114,6 +132,8 @@ class TwinBench:
             f"posted under load{'' if self.kept_everything else ': SOME WERE LOST'}), "
             f"{reacted:,} with a reaction; Prism keeps nothing"
         )
+        if not self.uvicorn_kept_everything:
+            out.append("State: the twin on uvicorn LOST some of the messages posted to it")
         out += self.notes
         speed = "PASS" if self.meets_speed else "MISS"
         out.append(
@@ -124,6 +144,20 @@ class TwinBench:
         out.append(f"target: ahead of Prism while keeping state: {ahead}")
         return out
 
+    def _sides(self) -> list[tuple[str, dict[str, Any] | None]]:
+        return [("twin", self.twin), ("twin on uvicorn", self.uvicorn), ("prism", self.prism)]
+
+
+def _ratio(ours: dict[str, Any], theirs: dict[str, Any], key: str) -> str:
+    """``ours[key] / theirs[key]`` as ``2.10x``; ``rps_per_core`` is requests per server core."""
+
+    def value(stats: dict[str, Any]) -> float:
+        if key == "rps_per_core":
+            return float(stats["rps"]) / max(float(stats["server_cores"]), 1e-9)
+        return float(stats[key])
+
+    return f"{value(ours) / max(value(theirs), 1e-9):.2f}x"
+
 
 def _row(label: str, stats: dict[str, Any]) -> str:
     failed = f"{stats['failures']:,}/{stats['requests']:,}"
@@ -133,6 +167,53 @@ def _row(label: str, stats: dict[str, Any]) -> str:
     )
 
 
+@dataclass
+class _TwinRun:
+    """One twin process loaded once: its figures, the world it was given, what it kept."""
+
+    stats: dict[str, Any]
+    prepared: Prepared
+    kept: tuple[int, int]
+    document: Path
+
+
+def _load_twin(
+    name: str,
+    mix: Mix,
+    server_kind: str,
+    *,
+    work: Path,
+    seconds: float,
+    concurrency: int,
+    warmup_s: float,
+    say: Say,
+) -> _TwinRun:
+    """Start ``name`` on ``server_kind`` with a fresh world, prepare the mix, load it, stop it."""
+    port = _free_port()
+    command = [sys.executable, "-m", "localfactory.twins.serve", name, "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--snapshot-dir", str(work / f"snapshots-{server_kind}")]
+    command += ["--server", server_kind]
+    log_path = work / f"twin-{server_kind}.log"
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_answering(url, server, log_path, f"the {name} twin ({server_kind})")
+        prepared = mix.prepare(url)
+        label = "" if server_kind == "fast" else f" on {server_kind}"
+        say(f"Loading the {name} twin{label} (pid {server.pid}) for {seconds:g} s ...")
+        rendered = mix.render(port, prepared)
+        plan = _plan(port, rendered, prepared, concurrency, warmup_s, seconds)
+        stats = _load(plan, server.pid)
+        kept = mix.kept(url, prepared)
+        document = work / f"openapi-{server_kind}.json"
+        with urllib.request.urlopen(url + "/openapi.json", timeout=10) as response:
+            document.write_bytes(response.read())
+    finally:
+        _stop(server)
+    return _TwinRun(stats, prepared, kept, document)
+
+
 def run(
     name: str,
     *,
@@ -140,50 +221,48 @@ def run(
     concurrency: int = 16,
     warmup_s: float = 1.0,
     prism: bool = True,
+    uvicorn: bool = True,
     say: Say = print,
 ) -> TwinBench:
-    """Load the twin, then Prism, with the same calls; return the figures of both."""
+    """Load the twin, the twin on uvicorn, then Prism, with the same calls; return every figure."""
     get_twin(name)
     mix = mix_for(name)
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-twin-") as folder:
         work = Path(folder)
-        port = _free_port()
-        command = [sys.executable, "-m", "localfactory.twins.serve", name, "--host", "127.0.0.1"]
-        command += ["--port", str(port), "--snapshot-dir", str(work / "snapshots")]
-        with (work / "twin.log").open("wb") as log:
-            server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            _wait_until_answering(url, server, work / "twin.log", f"the {name} twin")
-            prepared = mix.prepare(url)
-            say(f"Loading the {name} twin (pid {server.pid}) for {seconds:g} s ...")
-            plan = _plan(port, mix.render(port, prepared), prepared, concurrency, warmup_s, seconds)
-            report = TwinBench(
-                name,
-                seconds,
-                concurrency,
-                mix.calls,
-                _load(plan, server.pid),
-                seeded=len(prepared.seeds),
-            )
-            report.kept = mix.kept(url, prepared)
-            document = work / "openapi.json"
-            with urllib.request.urlopen(url + "/openapi.json", timeout=10) as response:
-                document.write_bytes(response.read())
-        finally:
-            _stop(server)
+        load_twin = functools.partial(
+            _load_twin,
+            name,
+            mix,
+            work=work,
+            seconds=seconds,
+            concurrency=concurrency,
+            warmup_s=warmup_s,
+            say=say,
+        )
+        fast = load_twin("fast")
+        report = TwinBench(
+            name, seconds, concurrency, mix.calls, fast.stats, seeded=len(fast.prepared.seeds)
+        )
+        report.kept = fast.kept
+        if uvicorn:
+            on_uvicorn = load_twin("uvicorn")
+            report.uvicorn = on_uvicorn.stats
+            expected = len(on_uvicorn.prepared.seeds) + on_uvicorn.stats["produced"]
+            report.uvicorn_kept_everything = on_uvicorn.kept[0] == expected
         if prism:
-            _run_prism(report, document, mix.render, prepared, work, warmup_s, say)
+            _run_prism(report, fast.document, mix.render, fast.prepared, work, warmup_s, say)
         else:
             report.prism_note = "--no-prism"
     load = os.getloadavg()[0]
+    report.load = (load_before, load)
     if report.twin["server_cores"] < 0.8:
         report.notes.append(
             f"note: the twin process got only {report.twin['server_cores']:.2f} of a core "
             f"(load average {load:.1f} on {os.cpu_count()} cores): other work on this machine "
             "held it back, so its req/s and latency understate it"
         )
-    for side, stats in (("twin", report.twin), ("prism", report.prism)):
+    for side, stats in report._sides():
         if stats is not None and stats["generator_cores"] > 0.9:
             report.notes.append(
                 f"note: the load generator used {stats['generator_cores']:.2f} cores on the "

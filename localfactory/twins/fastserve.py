@@ -28,8 +28,9 @@ import contextlib
 import functools
 import http
 import logging
-import re
 import signal
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Coroutine, Generator
 from dataclasses import dataclass
@@ -46,9 +47,12 @@ _STATUS_LINES = {
     int(s): f"HTTP/1.1 {int(s)} {s.phrase}\r\n".encode("latin-1") for s in http.HTTPStatus
 }
 _NO_BODY_STATUSES = frozenset({204, 304})
-_BAD_HEADER = re.compile(rb"[\x00\r\n]")
+_FRAMING = frozenset({b"content-length", b"transfer-encoding", b"connection"})
+_METHODS = {m.encode(): m for m in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")}
 _ASGI = {"version": "3.0", "spec_version": "2.3"}
 _QUEUED_BEFORE_PAUSE = 16
+_LINGER_S = 2.0
+"""How long a refused client may go on sending (to be discarded) before the socket closes."""
 """Pipelined requests a connection holds before it stops reading from the client."""
 
 
@@ -246,18 +250,19 @@ class Exchange:
         parts = [_STATUS_LINES.get(status) or b"HTTP/1.1 %d \r\n" % status]
         framed = False
         for name, value in self.headers:
-            if _BAD_HEADER.search(name) or _BAD_HEADER.search(value):
-                raise RuntimeError(f"Invalid response header {name!r}.")
+            parts += (name, b": ", value, b"\r\n")
             lowered = name.lower()
+            if lowered not in _FRAMING:
+                continue
             if lowered == b"content-length":
                 self.remaining = int(value)
                 framed = True
             elif lowered == b"transfer-encoding":
                 self.chunked = b"chunked" in value.lower()
                 framed = True
-            elif lowered == b"connection" and b"close" in value.lower():
+            elif b"close" in value.lower():  # connection: close
                 self.keep_alive = False
-            parts += (name, b": ", value, b"\r\n")
+        given = (len(parts) - 1) // 4  # headers the app gave, four parts each
         if status in _NO_BODY_STATUSES:
             self.head_only = True  # such a response has no body, whatever the app sends
         elif not framed:
@@ -270,7 +275,13 @@ class Exchange:
             self.keep_alive = False
             parts.append(b"connection: close\r\n")
         parts.append(b"\r\n")
-        return b"".join(parts)
+        head = b"".join(parts)
+        # Every line ends in one CRLF: a header carrying CR, LF or NUL would split the head
+        # (header injection). Counting them checks the whole head in three passes of C.
+        lines = len(parts) - 3 * given
+        if head.count(b"\n") != lines or head.count(b"\r") != lines or b"\0" in head:
+            raise RuntimeError("A response header holds CR, LF or NUL.")
+        return head
 
 
 class HttpConnection(asyncio.Protocol):
@@ -280,8 +291,9 @@ class HttpConnection(asyncio.Protocol):
         "_active",
         "_body",
         "_body_bytes",
+        "_chunk_bytes",
+        "_discarding",
         "_drain",
-        "_head_bytes",
         "_headers",
         "_in_head",
         "_local",
@@ -291,6 +303,7 @@ class HttpConnection(asyncio.Protocol):
         "_raw_head",
         "_refused",
         "_url",
+        "app",
         "closing_after_response",
         "last_seen",
         "limits",
@@ -304,6 +317,7 @@ class HttpConnection(asyncio.Protocol):
 
     def __init__(self, server: TwinServer) -> None:
         self.server = server
+        self.app = server.app
         self.limits = server.limits
         self.loop = server.loop
         self.transport: asyncio.Transport = None  # type: ignore[assignment]
@@ -316,10 +330,11 @@ class HttpConnection(asyncio.Protocol):
         self._queue: deque[Exchange] = deque()
         self._active: Exchange | None = None
         self._refused: _Refused | None = None
+        self._discarding = False
         self._in_head = False
         self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
-        self._head_bytes = 0
+        self._chunk_bytes = 0
         self._raw_head = 0
         self._body: list[bytes] = []
         self._body_bytes = 0
@@ -364,9 +379,12 @@ class HttpConnection(asyncio.Protocol):
             await self._drain
 
     def data_received(self, data: bytes) -> None:
+        if self._discarding:
+            return
         self.last_seen = self.loop.time()
         self._out = []  # answers written while this data is handled go out in one write
         continued_head = self._in_head
+        self._chunk_bytes = len(data)
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserCallbackError as exc:
@@ -413,26 +431,28 @@ class HttpConnection(asyncio.Protocol):
         self._in_head = True
         self._url = b""
         self._headers = []
-        self._head_bytes = 0
         self._raw_head = 0
         self._body = []
         self._body_bytes = 0
 
     def on_url(self, url: bytes) -> None:
         self._url += url
-        self._head_bytes += len(url)
-        if self._head_bytes > self.limits.max_head_bytes:
-            raise _Refused(414, "URI Too Long")
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._head_bytes += len(name) + len(value) + 4
-        limits = self.limits
-        if self._head_bytes > limits.max_head_bytes or len(self._headers) >= limits.max_headers:
-            raise _Refused(431, "Request Header Fields Too Large")
         self._headers.append((name.lower(), value))
 
     def on_headers_complete(self) -> None:
         self._in_head = False
+        limits = self.limits
+        if len(self._headers) > limits.max_headers:
+            raise _Refused(431, "Request Header Fields Too Large")
+        if self._chunk_bytes + self._raw_head > limits.max_head_bytes:
+            # Only data this large can hold a head over the limit: measure this one.
+            if len(self._url) > limits.max_head_bytes:
+                raise _Refused(414, "URI Too Long")
+            size = len(self._url) + sum(len(n) + len(v) + 4 for n, v in self._headers)
+            if size > limits.max_head_bytes:
+                raise _Refused(431, "Request Header Fields Too Large")
         expect = False
         for name, value in self._headers:
             if name == b"content-length":
@@ -455,9 +475,9 @@ class HttpConnection(asyncio.Protocol):
         parser = self.parser
         url = self._url
         if url[:1] == b"/":
+            if b"#" in url:  # a fragment is the client's business; some send it anyway
+                url = url.partition(b"#")[0]
             raw_path, _, query = url.partition(b"?")
-            raw_path = raw_path.partition(b"#")[0]
-            query = query.partition(b"#")[0]
         else:  # absolute form (http://host/path) or *
             parsed = httptools.parse_url(url)
             raw_path, query = parsed.path or b"/", parsed.query or b""
@@ -467,12 +487,12 @@ class HttpConnection(asyncio.Protocol):
             raise _Refused(400, "Bad Request: the path is not ASCII.") from None
         if "%" in path:
             path = unquote(path)
-        version = parser.get_http_version()
+        method = parser.get_method()
         scope = {
             "type": "http",
             "asgi": _ASGI,
-            "http_version": version,
-            "method": parser.get_method().decode("ascii"),
+            "http_version": parser.get_http_version(),
+            "method": _METHODS.get(method) or method.decode("ascii"),
             "scheme": "http",
             "path": path,
             "raw_path": raw_path,
@@ -497,7 +517,7 @@ class HttpConnection(asyncio.Protocol):
         while self._active is None:
             if not self._queue:
                 if self._refused is not None:
-                    self._close_with(_plain(self._refused.status, self._refused.reason))
+                    self._linger(_plain(self._refused.status, self._refused.reason))
                 return
             if self.transport.is_closing():
                 self._queue.clear()
@@ -507,7 +527,7 @@ class HttpConnection(asyncio.Protocol):
                 self.paused_queue = False
                 if self._refused is None and not self.closing_after_response:
                     self.transport.resume_reading()
-            coro = self.server.app(exchange.scope, exchange.receive, exchange.send)
+            coro = self.app(exchange.scope, exchange.receive, exchange.send)
             try:
                 pending = coro.send(None)
             except StopIteration:
@@ -522,13 +542,13 @@ class HttpConnection(asyncio.Protocol):
 
     def _task_done(self, exchange: Exchange, task: asyncio.Task[None]) -> None:
         self.server.tasks.discard(task)
+        self.last_seen = self.loop.time()  # a long answer is no idleness
         error = None if task.cancelled() else task.exception()
         self._finish(exchange, error)
         self._advance()
 
     def _finish(self, exchange: Exchange, error: BaseException | None) -> None:
         self._active = None
-        self.last_seen = self.loop.time()
         if exchange.disconnected:
             return
         scope = exchange.scope
@@ -537,7 +557,7 @@ class HttpConnection(asyncio.Protocol):
                 log.error("The app failed on %s %s", scope["method"], scope["path"], exc_info=error)
             elif not exchange.started:
                 log.error("The app sent no response to %s %s", scope["method"], scope["path"])
-            if exchange.started:  # half an answer cannot be mended: cut the connection
+            if exchange.head_written:  # half an answer cannot be mended: cut the connection
                 self.close()
             else:
                 self._close_with(_plain(500, "Internal Server Error"))
@@ -557,6 +577,35 @@ class HttpConnection(asyncio.Protocol):
         out, self._out = self._out, None
         if out and not self.transport.is_closing():
             self.transport.write(out[0] if len(out) == 1 else b"".join(out))
+
+    def _linger(self, last: bytes) -> None:
+        """Send ``last``, then read and drop what the client still sends before closing.
+
+        Closing a socket with unread data makes the kernel reset the connection, and the
+        reset can destroy the refusal before the client reads it (a client still sending
+        an oversize body, say). So: half-close, discard, and close once the client does,
+        or after a short while.
+        """
+        self.write(last)
+        self._flush()
+        transport = self.transport
+        if transport.is_closing() or not transport.can_write_eof():
+            transport.close()
+            return
+        transport.write_eof()
+        self._discarding = True
+        transport.resume_reading()
+        self.loop.call_later(_LINGER_S, transport.close)
+
+    def eof_received(self) -> bool | None:
+        """The client will send no more: answer what it asked (half-open), then close."""
+        if self._discarding or (self._active is None and not self._queue):
+            return None  # the transport closes once what was written has gone out
+        self.closing_after_response = True
+        for exchange in (self._active, *self._queue):
+            if exchange is not None:
+                exchange.keep_alive = False
+        return True
 
     def _close_with(self, last: bytes) -> None:
         if last:
@@ -679,3 +728,24 @@ def run(server: TwinServer, *, handle_signals: bool = True) -> None:
     finally:
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
+
+
+def start_in_thread(server: TwinServer, name: str = "twin-server") -> threading.Thread:
+    """Serve from a daemon thread; returns once the server listens (``server.bound_port``)."""
+    thread = threading.Thread(
+        target=run, args=(server,), kwargs={"handle_signals": False}, name=name, daemon=True
+    )
+    thread.start()
+    wait_until_started(lambda: server.started, thread, f"{server.host}:{server.port}")
+    return thread
+
+
+def wait_until_started(
+    started: Callable[[], bool], thread: threading.Thread, where: str, timeout_s: float = 15.0
+) -> None:
+    """Wait for a server that ``thread`` runs to listen; RuntimeError if it dies or takes too long."""
+    deadline = time.monotonic() + timeout_s
+    while not started():
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"The twin server did not start on {where}.")
+        time.sleep(0.005)

@@ -13,7 +13,6 @@ import argparse
 import logging
 import sys
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ from localfactory import locations
 from localfactory.errors import UserError
 from localfactory.twins.app import TwinApp
 from localfactory.twins.catalog import TwinManifest, get_twin, load_twin
-from localfactory.twins.fastserve import TwinServer
+from localfactory.twins.fastserve import TwinServer, start_in_thread, wait_until_started
 from localfactory.twins.fastserve import run as run_fast
 from localfactory.twins.journal import DEFAULT_CAPACITY
 from localfactory.twins.state import SnapshotError, read_snapshot
@@ -110,41 +109,23 @@ def run_in_thread(
     app: TwinApp, host: str = LOOPBACK, port: int = 0, *, server: Server = "fast"
 ) -> RunningTwin:
     """Serve ``app`` on ``host:port`` (0: a free port) from a daemon thread; returns once it listens."""
-    target: Callable[[], None]
-    if server == "uvicorn":
-        import uvicorn
+    name = f"twin-{app.twin.name}"
+    if server != "uvicorn":
+        fast = TwinServer(app, host, port)
+        thread = start_in_thread(fast, name)
+        return RunningTwin(app, host, fast.bound_port, fast, thread, fast.stop)
+    import uvicorn
 
-        chosen: Any = uvicorn.Server(uvicorn_config(app, host, port))
-        target = chosen.run
-
-        def halt() -> None:
-            chosen.should_exit = True
-
-        def bound_port() -> int:
-            port: int = chosen.servers[0].sockets[0].getsockname()[1]
-            return port
-    else:
-        chosen = TwinServer(app, host, port)
-
-        def target() -> None:
-            run_fast(chosen, handle_signals=False)
-
-        halt = chosen.stop
-
-        def bound_port() -> int:
-            port: int = chosen.bound_port
-            return port
-
-    thread = threading.Thread(target=target, name=f"twin-{app.twin.name}", daemon=True)
+    chosen = uvicorn.Server(uvicorn_config(app, host, port))
+    thread = threading.Thread(target=chosen.run, name=name, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 15
-    while not chosen.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError(f"The {app.twin.name} twin did not start on {host}:{port}.")
-        time.sleep(0.005)
-    return RunningTwin(
-        app=app, host=host, port=bound_port(), server=chosen, thread=thread, halt=halt
-    )
+    wait_until_started(lambda: chosen.started, thread, f"{host}:{port}")
+
+    def halt() -> None:
+        chosen.should_exit = True
+
+    bound: int = chosen.servers[0].sockets[0].getsockname()[1]
+    return RunningTwin(app, host, bound, chosen, thread, halt)
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -159,7 +140,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--snapshot-dir", type=Path, default=None, help="where snapshots are kept")
     parser.add_argument("--restore", default=None, help="start from this saved snapshot")
     parser.add_argument("--journal", type=int, default=DEFAULT_CAPACITY, help="requests to keep")
-    parser.add_argument("--log-level", default="warning", help="uvicorn's log level")
+    parser.add_argument("--log-level", default="warning", help="the server's log level")
     parser.add_argument(
         "--server",
         choices=SERVERS,

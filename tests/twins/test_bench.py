@@ -61,7 +61,11 @@ def test_twin_bench_loads_slack_and_checks_what_it_kept() -> None:
     assert 0 < twin["p50_ms"] <= twin["p99_ms"]
     assert 0 < twin["server_cores"] <= 1.1 and twin["generator_cores"] > 0
     assert report.kept_everything and report.kept[1] > 0  # every post kept, reactions landed
+    on_uvicorn = report.uvicorn  # the same calls, the same twin, served by uvicorn
+    assert on_uvicorn is not None and report.uvicorn_kept_everything
+    assert on_uvicorn["requests"] > 100 and on_uvicorn["failures"] == 0
     text = "\n".join(report.lines())
+    assert "\ntwin on uvicorn " in text and "twin / twin on uvicorn: " in text
     assert "target: >= 5,000 req/s with p99 < 10 ms for one twin process: " in text
     assert "prism 5.16.0: not measured (--no-prism)" in text
     assert "target: ahead of Prism while keeping state: MISS" in text  # nothing to be ahead of

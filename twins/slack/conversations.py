@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from itertools import islice
 from typing import Any
 
 from localfactory.twins import Call, Twin
@@ -92,10 +93,17 @@ def info(call: Call) -> dict[str, Any]:
     return {"ok": True, "channel": world.visible_channel(channel, _me(call), count=count)}
 
 
-def _window(args: dict[str, Any]) -> tuple[int, int, bool]:
+_NO_OLDEST = 0
+_NO_LATEST = 1 << 62
+
+
+def _window(args: dict[str, Any]) -> tuple[int, int, bool] | None:
+    """The ``oldest``/``latest`` bounds asked for; None when none were (every message is in)."""
+    if not args.get("oldest") and not args.get("latest"):
+        return None
     try:
-        oldest = ts_micros(str(args["oldest"])) if args.get("oldest") else 0
-        latest = ts_micros(str(args["latest"])) if args.get("latest") else 1 << 62
+        oldest = ts_micros(str(args["oldest"])) if args.get("oldest") else _NO_OLDEST
+        latest = ts_micros(str(args["latest"])) if args.get("latest") else _NO_LATEST
     except ValueError:
         raise refuse("invalid_ts_oldest" if "oldest" in args else "invalid_ts_latest") from None
     return oldest, latest, bool(args.get("inclusive"))
@@ -117,22 +125,19 @@ def _page(
     ``start`` is the ts a previous page ended before; a message deleted since does not
     break the cursor, the page simply starts at the next one still there.
     """
-    try:
-        begin = ts_micros(start) if start is not None else None
-    except ValueError:
-        raise refuse("invalid_cursor") from None
-    chosen: list[dict[str, Any]] = []
-    for message in messages:
-        if begin is not None:
-            micros = ts_micros(message["ts"])
-            if (micros > begin) if newest_first else (micros < begin):
-                continue
-        if len(chosen) == size:
-            return chosen, {
-                "has_more": True,
-                "response_metadata": next_cursor(kind, message["ts"]),
-            }
-        chosen.append(message)
+    if start is not None:
+        try:
+            begin = ts_micros(start)
+        except ValueError:
+            raise refuse("invalid_cursor") from None
+        if newest_first:
+            messages = (m for m in messages if ts_micros(m["ts"]) <= begin)
+        else:
+            messages = (m for m in messages if ts_micros(m["ts"]) >= begin)
+    chosen = list(islice(messages, size + 1))  # one more than asked says whether there are more
+    if len(chosen) > size:
+        following = chosen.pop()
+        return chosen, {"has_more": True, "response_metadata": next_cursor(kind, following["ts"])}
     return chosen, {"has_more": False, "response_metadata": next_cursor(kind, None)}
 
 
@@ -142,13 +147,14 @@ def history(call: Call) -> dict[str, Any]:
     channel = world.channel(call.args.get("channel"), _me(call))
     window = _window(call.args)
     stored = world.messages_in(channel["id"])
-    shown = (
+    shown: Iterable[dict[str, Any]] = (
         m
         for ts in reversed(stored)
         if (m := stored[ts]).get("thread_ts") in (None, ts)
         or m.get("subtype") == "thread_broadcast"
-        if _inside(ts, window)
     )
+    if window is not None:
+        shown = (m for m in shown if _inside(m["ts"], window))
     start = cursor_start(call.args, "history")
     chosen, more = _page(shown, start, page_size(call.args, 100, 999), "history", newest_first=True)
     return {"ok": True, "messages": chosen, **more, "pin_count": 0}
@@ -165,7 +171,9 @@ def replies(call: Call) -> dict[str, Any]:
         raise refuse("thread_not_found")
     window = _window(call.args)
     thread = [parent] + [stored[r] for r in world.replies_of(channel["id"], parent["ts"])]
-    shown = (m for i, m in enumerate(thread) if i == 0 or _inside(m["ts"], window))
+    shown = (
+        m for i, m in enumerate(thread) if i == 0 or window is None or _inside(m["ts"], window)
+    )
     start = cursor_start(call.args, "thread")
     chosen, more = _page(
         shown, start, page_size(call.args, 1000, 1000), "thread", newest_first=False
