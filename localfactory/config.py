@@ -138,6 +138,9 @@ class FactorySettings(_Section):
     max_stage_retries: int = Field(default=3, ge=1)
     """How often one stage may produce unusable output in a row before the run stops."""
 
+    repair_candidates: int = Field(default=3, ge=1)
+    """Answers a repair may try: when the coder's first (greedy) answer still fails tests, up to this many in all, the others sampled; the one passing the most tests is kept."""
+
 
 class ValidatorSettings(_Section):
     risk_threshold: float = Field(default=0.5, ge=0.0, le=1.0)

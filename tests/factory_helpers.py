@@ -71,10 +71,12 @@ def make_project(root: Path, *, iterations: int = 4, scenario: str | None = SCEN
 
 def settings_for(root: Path, **env: str) -> Any:
     """Settings of the project at ``root``; mypy is off unless a test turns it on (it is slow),
-    and the scrutiny stage reviews without a judge unless a test scripts one."""
+    the scrutiny stage reviews without a judge unless a test scripts one, and a repair asks
+    for one answer unless a test scripts sampled candidates."""
     env = {
         "LOCALFACTORY_FACTORY__MYPY": "false",
         "LOCALFACTORY_VALIDATORS__SCRUTINY": "static",
+        "LOCALFACTORY_FACTORY__REPAIR_CANDIDATES": "1",
         **env,
     }
     return load_settings(cwd=root, user_file=root / "no-user-config.toml", environ=env)

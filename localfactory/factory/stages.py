@@ -190,6 +190,9 @@ def _write_code(ctx: StageContext, prompt: str, *, merge: bool, verb: str) -> St
     )
     before = ctx.workspace.read(ctx.layout.code_path)
     written, issue = _code_edit(ctx, answer.text, merge=merge)
+    note = ""
+    if not issue and merge and ctx.settings.factory.repair_candidates > 1:
+        note = _best_candidate(ctx, _with_problem(prompt, problem), before or "")
     if not issue and merge and ctx.workspace.read(ctx.layout.code_path) == before:
         kept = _code_kept(ctx)
         if isinstance(kept, StageResult):
@@ -198,7 +201,49 @@ def _write_code(ctx: StageContext, prompt: str, *, merge: bool, verb: str) -> St
     if issue:
         ctx.put_note("code_problem", issue)
         return StageResult(Outcome.RETRY, f"unusable code: {issue}")
-    return StageResult(Outcome.OK, f"{verb} {', '.join(written)}", {"files": written})
+    return StageResult(Outcome.OK, f"{verb} {', '.join(written)}{note}", {"files": written})
+
+
+CANDIDATE_TEMPERATURE = 0.7
+
+
+def _passing(ctx: StageContext) -> tuple[int, int]:
+    """(tests passing, tests that ran) for the code in the workspace now."""
+    from localfactory.factory.checks import run_pytest
+
+    _, counts, _ = run_pytest(ctx)
+    return counts.passed, counts.total - counts.skipped
+
+
+def _best_candidate(ctx: StageContext, prompt: str, before: str) -> str:
+    """When the coder's first answer still fails tests, sample more answers (seeded, so a replay
+    asks the same) and keep the code that passes the most; the tests choose, not the model.
+    Returns a note for the step's reason (empty when the first answer stays)."""
+    path = ctx.layout.code_path
+    first = ctx.workspace.read(path) or ""
+    passed, ran = _passing(ctx)
+    if ran == 0 or passed == ran:
+        return ""
+    best, best_passed, chosen = first, passed, 0
+    tried = ctx.settings.factory.repair_candidates
+    for i in range(1, tried):
+        options = {"max_tokens": CODE_TOKENS, "temperature": CANDIDATE_TEMPERATURE,
+                   "seed": 100 * ctx.retry + i}  # fmt: skip
+        answer = ctx.gateway.chat("coder", _messages(prompt), options=options)
+        ctx.workspace.write(path, before)
+        _, issue = _code_edit(ctx, answer.text, merge=True)
+        if issue is not None:
+            continue
+        now, _ = _passing(ctx)
+        if now > best_passed:
+            best, best_passed, chosen = ctx.workspace.read(path) or "", now, i
+            if now == ran:
+                tried = i + 1
+                break
+    ctx.workspace.write(path, best)
+    if chosen == 0:
+        return f" (no sampled answer beat the first: {passed}/{ran} tests pass)"
+    return f" (sampled answer {chosen + 1} of {tried} kept: {best_passed}/{ran} tests pass, the first passed {passed})"
 
 
 def _code_kept(ctx: StageContext) -> StageResult | str:

@@ -38,9 +38,11 @@ def _spec(folder: Path, level: str, name: str, scenarios: Path | None, iteration
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     """The shared test settings without mypy in the factory's checks (slow, and not judged here),
-    and a scrutiny stage that needs no judge (the scripted models have none)."""
+    a scrutiny stage that needs no judge (the scripted models have none) and one answer per
+    repair."""
     settings.factory.mypy = False
     settings.validators.scrutiny = "static"
+    settings.factory.repair_candidates = 1
     return settings
 
 
@@ -198,8 +200,9 @@ def test_a_failed_run_is_not_solved_even_when_its_last_code_passes(
     tmp_path: Path, settings: Settings
 ) -> None:
     suite, scenarios = tmp_path / "suite", tmp_path / "scenarios"
-    _spec(suite, "easy", "adder", scenarios, iterations=2)
-    # A test that contradicts the spec: the right code can never pass it, so the budget runs out.
+    _spec(suite, "easy", "adder", scenarios, iterations=1)
+    # A test that contradicts the spec: the right code cannot pass it, and the one code-writing
+    # round is used before the factory can settle the dispute, so the budget runs out.
     wrong_test = TESTS.replace("add(2, 3) == 5", "add(2, 3) == 6")
     models = ScriptedModels({"planner": [PLAN], "test_writer": [wrong_test], "coder": [RIGHT]})
     report = bench.main(

@@ -305,3 +305,37 @@ def test_a_test_both_sides_stand_by_is_skipped_as_disputed_and_the_holdout_decid
     report = (tmp_path / ".localfactory" / "reports" / run.id / "report.md").read_text()
     assert "disputed tests skipped: test_small" in report
     assert "1 disputed test(s) were skipped: test_small" in report  # a reason in the risk score
+
+
+HALF = RIGHT.replace("return a + b", "return a + b if a > 0 else a - b")
+
+
+def test_a_repair_samples_more_answers_and_keeps_the_one_passing_the_most_tests(
+    tmp_path: Path,
+) -> None:
+    models = ScriptedModels(
+        {
+            "planner": [PLAN],
+            "test_writer": [TESTS],
+            "coder": [WRONG, WRONG_OTHER, HALF, RIGHT, WRONG],
+        }
+    )
+    _, store, run, _ = build(tmp_path, models, LOCALFACTORY_FACTORY__REPAIR_CANDIDATES="4")
+    assert run.status.value == "succeeded"
+    # implement, then the repair's greedy answer and two sampled ones: the second sampled
+    # answer passed everything, so no fourth was asked for
+    assert models.counts["coder"] == 4
+    repair = [t.reason for t in store.transitions(run.id) if t.from_state == "repair"]
+    assert repair == [
+        "rewrote adder.py (sampled answer 3 of 3 kept: 2/2 tests pass, the first passed 0)"
+    ]
+    coder = [c for c in store.model_calls(run.id) if c.role == "coder"]
+    assert [c.request["options"].get("seed") for c in coder] == [None, None, 1, 2]
+    assert "return a + b" in Workspace(tmp_path / "build" / "adder").git(
+        "show", "delivered:adder.py"
+    )
+    # replaying asks no model and takes the same path
+    again = settings_for(tmp_path, LOCALFACTORY_FACTORY__REPAIR_CANDIDATES="4")
+    replayed = Factory(again, store, emit=lambda _l: None).replay(run.id)
+    assert replayed.status.value == "succeeded"
+    assert [t.reason for t in store.transitions(replayed.id) if t.from_state == "repair"] == repair
