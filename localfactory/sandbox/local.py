@@ -20,14 +20,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from localfactory.sandbox.base import LimitName, Limits, RunResult, Sandbox, SandboxError
+from localfactory.sandbox.base import LimitName, Limits, RunResult, Sandbox
 from localfactory.sandbox.capture import CappedOutput
 from localfactory.sandbox.cgroup import RunCgroup
 from localfactory.sandbox.shared import (
     limit_from_signs,
-    make_scratch,
+    process_rlimits,
     run_environment,
-    working_folder,
+    start_run,
 )
 
 LAUNCHER = Path(__file__).with_name("launcher.py")
@@ -76,12 +76,8 @@ class LocalSandbox(Sandbox):
         stdin: str | bytes | None = None,
         cwd: str | Path | None = None,
     ) -> RunResult:
-        argv = [str(a) for a in argv]
-        if not argv:
-            raise SandboxError("The sandbox was given an empty command line.")
+        command, workdir = start_run(self.workspace, argv, cwd)
         limits = limits or self.limits
-        workdir = working_folder(self.workspace, cwd)
-        make_scratch(self.workspace)
         group = RunCgroup.create(
             max_processes=limits.max_processes, memory_bytes=limits.memory_mb * 2**20
         )
@@ -89,7 +85,7 @@ class LocalSandbox(Sandbox):
         if group.pids is None and os.geteuid() == 0:
             warnings.append("no pids cgroup could be made: the process limit cannot bind root")
         try:
-            return self._supervise(argv, limits, workdir, env, stdin, group, warnings)
+            return self._supervise(command, limits, workdir, env, stdin, group, warnings)
         finally:
             group.remove()
 
@@ -101,13 +97,7 @@ class LocalSandbox(Sandbox):
     def _config(
         self, limits: Limits, workdir: Path, env: dict[str, str], fd: int, group: RunCgroup
     ) -> str:
-        mb = 2**20
-        rlimits = {
-            "RLIMIT_AS": limits.memory_mb * mb,
-            "RLIMIT_FSIZE": limits.file_size_mb * mb,
-            "RLIMIT_CORE": 0,
-            "RLIMIT_NOFILE": 1024,
-        }
+        rlimits = process_rlimits(limits)
         if os.geteuid() != 0:
             rlimits["RLIMIT_NPROC"] = limits.max_processes
         return json.dumps(

@@ -8,10 +8,10 @@ recognised by the same signs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from localfactory.sandbox.base import LimitName, SandboxError
+from localfactory.sandbox.base import LimitName, Limits, SandboxError
 
 SCRATCH = ".sandbox"
 """Folder inside the workspace for the run's HOME and TMPDIR."""
@@ -24,20 +24,23 @@ _FORK_SIGNS = (
 )
 
 
-def working_folder(workspace: Path, cwd: str | Path | None) -> Path:
-    """``cwd`` (relative to the workspace) resolved; a :class:`SandboxError` when it leaves it."""
+def start_run(
+    workspace: Path, argv: Sequence[str | Path], cwd: str | Path | None
+) -> tuple[list[str], Path]:
+    """The command line as strings and its working folder, both checked; the scratch made.
+
+    A :class:`SandboxError` for an empty command line, or a ``cwd`` (relative to the
+    workspace) that is not a folder inside it.
+    """
+    command = [str(a) for a in argv]
+    if not command:
+        raise SandboxError("The sandbox was given an empty command line.")
     workdir = (workspace / (cwd or ".")).resolve()
     if not workdir.is_relative_to(workspace) or not workdir.is_dir():
         raise SandboxError(f"The working folder {cwd} is not a folder inside the workspace.")
-    return workdir
-
-
-def make_scratch(workspace: Path) -> Path:
-    """Create the scratch folder's ``home`` and ``tmp``; returns the scratch folder."""
-    scratch = workspace / SCRATCH
     for sub in ("home", "tmp"):
-        (scratch / sub).mkdir(parents=True, exist_ok=True)
-    return scratch
+        (workspace / SCRATCH / sub).mkdir(parents=True, exist_ok=True)
+    return command, workdir
 
 
 def run_environment(
@@ -57,6 +60,17 @@ def run_environment(
     }
     env.update(extra or {})
     return env
+
+
+def process_rlimits(limits: Limits) -> dict[str, int]:
+    """The resource limits the command's own process starts with (by ``resource`` name)."""
+    mb = 2**20
+    return {
+        "RLIMIT_AS": limits.memory_mb * mb,
+        "RLIMIT_FSIZE": limits.file_size_mb * mb,
+        "RLIMIT_CORE": 0,
+        "RLIMIT_NOFILE": 1024,
+    }
 
 
 def limit_from_signs(
