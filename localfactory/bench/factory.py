@@ -46,6 +46,7 @@ from localfactory.factory.layout import layout_for
 from localfactory.factory.workspace import UnsafePath, Workspace
 from localfactory.llm.call import Message
 from localfactory.sandbox import Limits, LocalSandbox, Sandbox
+from localfactory.sandbox.selection import prepare, sandbox_maker
 from localfactory.spec import Spec, load_spec, render_for_prompt
 from localfactory.spec.scenario import Scenario, load_scenarios
 from localfactory.spec.starter import examples_dir
@@ -310,6 +311,8 @@ def main(
         if settings.role("coder").backend == EMBEDDED:
             catalog.installed_gguf(model, settings)  # a missing model is said before any work
         chat = Router(settings).chat
+    make_sandbox = sandbox_maker(settings, say)
+    prepare(make_sandbox)  # no engine is said, and the image built, before any model works
     if workdir is None:
         workdir = Path(tempfile.mkdtemp(prefix="localfactory-bench-"))
     workdir = workdir.resolve()
@@ -321,6 +324,7 @@ def main(
     report = run_bench(
         suite, settings, chat, model=model, suite_name=str(suite_dir), workdir=workdir,
         scenarios_dir=scenarios_dir, json_path=json_path, out=out, say=say,
+        make_sandbox=make_sandbox,
     )  # fmt: skip
     out(f"results: {json_path}")
     return report

@@ -22,14 +22,22 @@ def _emit(line: str) -> None:
 def make_factory() -> Factory:
     from localfactory.cli.common import settings
     from localfactory.factory.engine import Factory
+    from localfactory.sandbox.selection import sandbox_maker
     from localfactory.store import open_store
 
     s = settings()
-    return Factory(s, open_store(s), emit=_emit)
+    return Factory(s, open_store(s), emit=_emit, make_sandbox=sandbox_maker(s, say=_emit))
 
 
 def finish(factory: Factory, run_id: str, work: Callable[[], Run]) -> None:
-    """Run ``work``; on Ctrl-C say how to resume; exit 0 when delivered, 1 when failed."""
+    """Run ``work``; on Ctrl-C say how to resume; exit 0 when delivered, 1 when failed.
+
+    The sandbox is made ready first, so that a missing Docker engine is said before any
+    model works, and the Docker image is built before the run rather than in its first check.
+    """
+    from localfactory.sandbox.selection import prepare
+
+    prepare(factory.make_sandbox)
     try:
         run = work()
     except KeyboardInterrupt:

@@ -9,7 +9,6 @@ that failed could not take the machine down.
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import sys
@@ -23,8 +22,6 @@ from pathlib import Path
 
 import pytest
 
-from localfactory.config import load_settings
-from localfactory.errors import UserError
 from localfactory.sandbox import Limits, RunResult
 from localfactory.sandbox.docker import DockerSandbox
 from localfactory.sandbox.docker_image import SANDBOX_LABEL, SandboxImage
@@ -32,21 +29,6 @@ from localfactory.sandbox.docker_image import SANDBOX_LABEL, SandboxImage
 pytestmark = [pytest.mark.docker, pytest.mark.integration]
 
 TIGHT = Limits(wall_time_s=5, memory_mb=256, max_processes=32, output_kb=8, output_kill_mb=2)
-
-
-@pytest.fixture(scope="module")
-def image() -> SandboxImage:
-    """The sandbox image, built on first use; skipped where no engine answers (failed in CI)."""
-    image = SandboxImage(load_settings().twins)
-    try:
-        image.ready()
-    except UserError as exc:
-        if not exc.message.startswith("No Docker engine is reachable"):
-            raise
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI needs the Docker sandbox tests to run: {exc}", pytrace=False)
-        pytest.skip(str(exc))
-    return image
 
 
 @pytest.fixture
