@@ -38,7 +38,14 @@ from typing import TYPE_CHECKING, Any
 import localfactory
 from localfactory.sandbox.base import LimitName, Limits, RunResult, Sandbox, SandboxError
 from localfactory.sandbox.capture import CappedOutput
-from localfactory.sandbox.docker_image import PYTHON, SOURCE_MOUNT, VENV, SandboxImage
+from localfactory.sandbox.docker_image import (
+    PYTHON,
+    SANDBOX_LABEL,
+    SOURCE_MOUNT,
+    TOOLS,
+    VENV,
+    SandboxImage,
+)
 from localfactory.sandbox.shared import (
     limit_from_signs,
     process_rlimits,
@@ -56,6 +63,7 @@ INIT = f"{SOURCE_MOUNT}/localfactory/sandbox/container_init.py"
 NOBODY = (65534, 65534)
 """Who runs the command when root owns the workspace (Debian's ``nobody:nogroup``)."""
 
+_MAPPED_TOOLS = frozenset({*TOOLS, "python", "python3"})
 _POLL_S = 0.05
 _INIT_GRACE_S = 10.0
 """How long after the wall-time limit the container's init ends the run by itself."""
@@ -66,17 +74,18 @@ _HOLD = 8192
 
 
 def container_argv(argv: Sequence[str], host_python: str = sys.executable) -> list[str]:
-    """``argv`` with the host's interpreter (and its environment's tools) as the container's.
+    """``argv`` with the host's interpreter (and the image's tools next to it) as the container's.
 
     Every argument that is the host's interpreter becomes the container's Python; a
-    command from the host interpreter's ``bin`` folder (``.venv/bin/pytest``) becomes the
-    container's tool of that name. Anything else is left as it is.
+    command that is one of the image's tools (or a ``python``) in the host interpreter's
+    folder (``.venv/bin/pytest``) becomes the container's. Anything else is left as it is.
     """
     pythons = {host_python, os.path.realpath(host_python)}
-    host_bin = Path(host_python).parent
     mapped = [PYTHON if arg in pythons else arg for arg in argv]
-    if mapped and mapped[0] != PYTHON and Path(mapped[0]).parent == host_bin:
-        mapped[0] = f"{VENV}/bin/{Path(mapped[0]).name}"
+    if mapped and mapped[0] != PYTHON:
+        first = Path(mapped[0])
+        if first.parent == Path(host_python).parent and first.name in _MAPPED_TOOLS:
+            mapped[0] = f"{VENV}/bin/{first.name}"
     return mapped
 
 
@@ -92,13 +101,16 @@ def _chown_tree(root: Path, uid: int, gid: int) -> None:
 
 
 @contextlib.contextmanager
-def _lent(workspace: Path, uid: int, gid: int) -> Iterator[None]:
+def _lent(
+    workspace: Path, uid: int, gid: int, back_to: tuple[int, int] | None = None
+) -> Iterator[None]:
+    """The workspace is ``uid:gid``'s for the block, then its owner's (or ``back_to``) again."""
     owner = workspace.stat()
     _chown_tree(workspace, uid, gid)
     try:
         yield
     finally:
-        _chown_tree(workspace, owner.st_uid, owner.st_gid)
+        _chown_tree(workspace, *(back_to or (owner.st_uid, owner.st_gid)))
 
 
 def _run_as(workspace: Path) -> tuple[str, contextlib.AbstractContextManager[None]]:
@@ -106,6 +118,8 @@ def _run_as(workspace: Path) -> tuple[str, contextlib.AbstractContextManager[Non
     if os.geteuid() != 0:
         return f"{os.geteuid()}:{os.getegid()}", contextlib.nullcontext()
     owner = workspace.stat()
+    if owner.st_uid == NOBODY[0]:  # lent by a supervisor killed before it gave it back: root's
+        return f"{NOBODY[0]}:{NOBODY[1]}", _lent(workspace, *NOBODY, back_to=(0, 0))
     if owner.st_uid != 0:
         return f"{owner.st_uid}:{owner.st_gid}", contextlib.nullcontext()
     return f"{NOBODY[0]}:{NOBODY[1]}", _lent(workspace, *NOBODY)
@@ -264,12 +278,13 @@ class DockerSandbox(Sandbox):
                 environment=run_environment(self.workspace, CONTAINER_PATH, env),
                 stdin_open=stdin is not None,
                 host_config=self._host_config(client, limits),
-                labels={"io.localfactory.sandbox": "run"},
+                labels={SANDBOX_LABEL: "run"},
             )["Id"]
         except docker.errors.APIError as exc:
             raise SandboxError(
                 f"The Docker engine could not create the sandbox's container: {exc.explanation or exc}"
             ) from None
+        attached = None
         try:
             params = {"stdin": int(stdin is not None), "stdout": 1, "stderr": 1, "stream": 1}
             attached = api.attach_socket(container, params=params)
@@ -285,21 +300,36 @@ class DockerSandbox(Sandbox):
                     api.kill(container)
             streams.join(10.0)
             duration = time.monotonic() - started
-            code = int(api.wait(container, timeout=30).get("StatusCode", -1))
+            code = _exit_status(api, container)
             oom_killed = bool(api.inspect_container(container)["State"].get("OOMKilled"))
-            with contextlib.suppress(OSError):
-                attached.close()
         except docker.errors.APIError as exc:
             raise SandboxError(
                 f"The Docker engine failed while running the sandbox's container: "
                 f"{exc.explanation or exc}"
             ) from None
         finally:
+            if attached is not None:
+                with contextlib.suppress(OSError):
+                    attached.close()
             with contextlib.suppress(docker.errors.APIError):
                 api.remove_container(container, force=True)
         for stream in (streams.out, streams.err):
             stream.join(2.0)
         return _result(argv, limit, streams, code, oom_killed, duration)
+
+
+def _exit_status(api: Any, container: str) -> int:
+    """The container's exit status; should its stream have ended while it still runs, it is
+    killed first (a run never outlives its supervisor's watch)."""
+    import docker.errors
+    import requests
+
+    try:
+        return int(api.wait(container, timeout=10).get("StatusCode", -1))
+    except (docker.errors.APIError, requests.exceptions.RequestException):
+        with contextlib.suppress(docker.errors.APIError):
+            api.kill(container)
+        return int(api.wait(container, timeout=30).get("StatusCode", -1))
 
 
 def _watch(streams: _Streams, limits: Limits, started: float) -> LimitName | None:

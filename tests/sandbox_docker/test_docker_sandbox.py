@@ -9,11 +9,11 @@ that failed could not take the machine down.
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import sys
 import textwrap
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -121,19 +121,16 @@ def test_fork_bomb_is_stopped_by_the_process_limit(sandbox: DockerSandbox) -> No
 def test_network_attempts_fail_inside(sandbox: DockerSandbox) -> None:
     # A server on the host's loopback: the container has a loopback of its own, so the
     # host's is out of reach; and there is no route anywhere else.
-    server = socket.create_server(("127.0.0.1", 0))
-    port = server.getsockname()[1]
-    accepted: list[object] = []
-    threading.Thread(target=lambda: accepted.append(server.accept()), daemon=True).start()
-    try:
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
         local = _python(
             sandbox, f"import socket; socket.create_connection(('127.0.0.1', {port}), 3)"
         )
-        outside = _python(sandbox, "import socket; socket.create_connection(('192.0.2.1', 80), 3)")
-    finally:
-        server.close()
+        server.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            server.accept()  # nothing ever connected
+    outside = _python(sandbox, "import socket; socket.create_connection(('192.0.2.1', 80), 3)")
     assert local.exit_code == 1 and "ConnectionRefusedError" in local.stderr
-    assert accepted == []
     assert outside.exit_code == 1
     assert "Network is unreachable" in outside.stderr
     assert "tried to use the network" in outside.reason()
@@ -185,6 +182,19 @@ def test_the_command_is_not_root_and_the_workspace_stays_its_owners(
     for path in (tmp_path / "given.txt", tmp_path / ".sandbox", tmp_path / ".sandbox" / "home"):
         assert (path.stat().st_uid, path.stat().st_gid) == (owner.st_uid, owner.st_gid)
     assert (tmp_path / "given.txt").read_text() == "before after"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root lends its workspaces")
+def test_a_workspace_left_lent_by_a_killed_supervisor_is_given_back(
+    sandbox: DockerSandbox, tmp_path: Path
+) -> None:
+    (tmp_path / "code.py").write_text("x = 1\n")
+    for path in (tmp_path, tmp_path / "code.py"):
+        os.chown(path, 65534, 65534)  # as a supervisor killed mid-run would leave it
+    result = _python(sandbox, "import os; print(os.getuid())")
+    assert result.ok, result.stderr
+    assert result.stdout.strip() == "65534"
+    assert tmp_path.stat().st_uid == (tmp_path / "code.py").stat().st_uid == 0
 
 
 def test_output_flood_is_cut_and_killed(sandbox: DockerSandbox) -> None:

@@ -43,6 +43,13 @@ def test_other_commands_and_lookalike_arguments_are_left_alone() -> None:
     assert container_argv(argv, host_python=HOST_PYTHON) == argv
 
 
+def test_only_the_images_tools_are_taken_from_the_interpreters_folder() -> None:
+    # An interpreter outside a virtual environment shares /usr/bin with everything else.
+    system = "/usr/bin/python3.11"
+    assert container_argv(["/usr/bin/git", "status"], system) == ["/usr/bin/git", "status"]
+    assert container_argv(["/usr/bin/mypy", "x.py"], system) == ["/opt/sandbox/bin/mypy", "x.py"]
+
+
 def test_this_processs_own_interpreter_is_mapped() -> None:
     assert container_argv([sys.executable, "-V"]) == [PYTHON, "-V"]
 
