@@ -10,8 +10,7 @@ does, and its :class:`RunResult` means the same, but the confinement is the engi
 - memory (``mem_limit``, no swap, and the per-process address-space limit), processes
   (``pids_limit``), file size and open files from :class:`Limits`; CPU when asked;
 - no capabilities, no new privileges, and a user that is not root: the workspace's
-  owner, or, when root owns it, ``nobody``, to whom the workspace (not its ``.git``) is
-  lent for the run and taken back afterwards;
+  owner, or ``nobody`` when that is root (see :mod:`localfactory.sandbox.docker_user`);
 - the supervisor enforces the wall time and the output size, kills the container on
   either, and removes the container after every run.
 
@@ -27,17 +26,15 @@ import contextlib
 import json
 import os
 import secrets
-import socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import localfactory
 from localfactory.sandbox.base import LimitName, Limits, RunResult, Sandbox, SandboxError
-from localfactory.sandbox.capture import CappedOutput
 from localfactory.sandbox.docker_image import (
     PYTHON,
     SANDBOX_LABEL,
@@ -46,6 +43,8 @@ from localfactory.sandbox.docker_image import (
     VENV,
     SandboxImage,
 )
+from localfactory.sandbox.docker_streams import Streams, feed
+from localfactory.sandbox.docker_user import run_as
 from localfactory.sandbox.shared import (
     limit_from_signs,
     process_rlimits,
@@ -60,17 +59,12 @@ if TYPE_CHECKING:
 
 CONTAINER_PATH = f"{VENV}/bin:/usr/local/bin:/usr/bin:/bin"
 INIT = f"{SOURCE_MOUNT}/localfactory/sandbox/container_init.py"
-NOBODY = (65534, 65534)
-"""Who runs the command when root owns the workspace (Debian's ``nobody:nogroup``)."""
-
 _MAPPED_TOOLS = frozenset({*TOOLS, "python", "python3"})
 _POLL_S = 0.05
 _INIT_GRACE_S = 10.0
 """How long after the wall-time limit the container's init ends the run by itself."""
 _MARKER = "@@localfactory-sandbox-status@@"
 """Starts the init's report; a per-run nonce follows it, so only that run's report matches."""
-_HOLD = 8192
-"""Bytes of stderr held back until the end, where the init's report is taken off."""
 
 
 def container_argv(argv: Sequence[str], host_python: str = sys.executable) -> list[str]:
@@ -87,106 +81,6 @@ def container_argv(argv: Sequence[str], host_python: str = sys.executable) -> li
         if first.parent == Path(host_python).parent and first.name in _MAPPED_TOOLS:
             mapped[0] = f"{VENV}/bin/{first.name}"
     return mapped
-
-
-def _chown_tree(root: Path, uid: int, gid: int) -> None:
-    """Give ``root`` and everything in it but ``.git`` to ``uid:gid`` (links themselves only)."""
-    os.lchown(root, uid, gid)
-    for folder, dirs, files in os.walk(root):
-        if Path(folder) == root and ".git" in dirs:
-            dirs.remove(".git")  # the factory's history stays root's: the command cannot touch it
-        for name in (*dirs, *files):
-            with contextlib.suppress(FileNotFoundError):
-                os.lchown(os.path.join(folder, name), uid, gid)
-
-
-@contextlib.contextmanager
-def _lent(
-    workspace: Path, uid: int, gid: int, back_to: tuple[int, int] | None = None
-) -> Iterator[None]:
-    """The workspace is ``uid:gid``'s for the block, then its owner's (or ``back_to``) again."""
-    owner = workspace.stat()
-    _chown_tree(workspace, uid, gid)
-    try:
-        yield
-    finally:
-        _chown_tree(workspace, *(back_to or (owner.st_uid, owner.st_gid)))
-
-
-def _run_as(workspace: Path) -> tuple[str, contextlib.AbstractContextManager[None]]:
-    """The container's ``uid:gid`` and what lends it the workspace (never root)."""
-    if os.geteuid() != 0:
-        return f"{os.geteuid()}:{os.getegid()}", contextlib.nullcontext()
-    owner = workspace.stat()
-    if owner.st_uid == NOBODY[0]:  # lent by a supervisor killed before it gave it back: root's
-        return f"{NOBODY[0]}:{NOBODY[1]}", _lent(workspace, *NOBODY, back_to=(0, 0))
-    if owner.st_uid != 0:
-        return f"{owner.st_uid}:{owner.st_gid}", contextlib.nullcontext()
-    return f"{NOBODY[0]}:{NOBODY[1]}", _lent(workspace, *NOBODY)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-class _Streams(threading.Thread):
-    """Splits the container's attached stream into two pipes (read by :class:`CappedOutput`),
-    and takes the init's report off the end of stderr."""
-
-    def __init__(self, attached: Any, marker: str, cap: int) -> None:
-        super().__init__(daemon=True)
-        self.attached = attached
-        self.status: dict[str, Any] | None = None
-        self._marker = f"\n{marker}".encode()
-        out_r, self._out_w = os.pipe()
-        err_r, self._err_w = os.pipe()
-        self.out = CappedOutput(os.fdopen(out_r, "rb"), cap)
-        self.err = CappedOutput(os.fdopen(err_r, "rb"), cap)
-
-    def run(self) -> None:
-        from docker.utils.socket import STDOUT, frames_iter
-
-        held = b""
-        try:
-            for stream, data in frames_iter(self.attached, False):
-                if stream == STDOUT:
-                    _write_all(self._out_w, data)
-                    continue
-                held += data
-                if len(held) > _HOLD:
-                    _write_all(self._err_w, held[:-_HOLD])
-                    held = held[-_HOLD:]
-        except (OSError, ValueError):
-            pass  # the engine closed the stream: the container is gone
-        finally:
-            found = held.rfind(self._marker)
-            if found >= 0:
-                line = held[found + len(self._marker) :].split(b"\n", 1)[0]
-                with contextlib.suppress(ValueError):
-                    self.status = json.loads(line)
-                held = held[:found]
-            with contextlib.suppress(OSError):
-                _write_all(self._err_w, held)
-            os.close(self._out_w)
-            os.close(self._err_w)
-
-    @property
-    def total(self) -> int:
-        return self.out.total + self.err.total
-
-
-def _feed(attached: Any, data: bytes) -> None:
-    """Write stdin in a thread (the command may not read it), then end it with a half-close."""
-    raw: socket.socket = getattr(attached, "_sock", attached)
-
-    def write() -> None:
-        with contextlib.suppress(OSError):
-            raw.sendall(data)
-            raw.shutdown(socket.SHUT_WR)
-
-    threading.Thread(target=write, daemon=True).start()
 
 
 class DockerSandbox(Sandbox):
@@ -223,7 +117,7 @@ class DockerSandbox(Sandbox):
         limits = limits or self.limits
         client, tag = self.image.ready()
         data = stdin.encode() if isinstance(stdin, str) else stdin
-        user, lease = _run_as(self.workspace)
+        user, lease = run_as(self.workspace)
         with lease:
             return self._supervise(client, tag, command, limits, workdir, env, data, user)
 
@@ -288,12 +182,12 @@ class DockerSandbox(Sandbox):
         try:
             params = {"stdin": int(stdin is not None), "stdout": 1, "stderr": 1, "stream": 1}
             attached = api.attach_socket(container, params=params)
-            streams = _Streams(attached, marker, limits.output_kb * 1024)
+            streams = Streams(attached, marker, limits.output_kb * 1024)
             streams.start()
             started = time.monotonic()
             api.start(container)
             if stdin is not None:
-                _feed(attached, stdin)
+                feed(attached, stdin)
             limit = _watch(streams, limits, started)
             if limit is not None:
                 with contextlib.suppress(docker.errors.APIError):
@@ -332,7 +226,7 @@ def _exit_status(api: Any, container: str) -> int:
         return int(api.wait(container, timeout=30).get("StatusCode", -1))
 
 
-def _watch(streams: _Streams, limits: Limits, started: float) -> LimitName | None:
+def _watch(streams: Streams, limits: Limits, started: float) -> LimitName | None:
     """Wait for the container's stream to end; the limit that ends it first, if any."""
     kill_bytes = limits.output_kill_mb * 2**20
     while streams.is_alive():
@@ -349,7 +243,7 @@ def _watch(streams: _Streams, limits: Limits, started: float) -> LimitName | Non
 def _result(
     argv: list[str],
     limit: LimitName | None,
-    streams: _Streams,
+    streams: Streams,
     code: int,
     oom_killed: bool,
     duration: float,
