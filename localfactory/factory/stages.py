@@ -254,6 +254,11 @@ def _code_kept(ctx: StageContext) -> StageResult | str:
 
     report = latest_report(ctx)
     failing = report.tests.failing if report is not None else []
+    if report is not None and report.pytest_ok and report.ruff_ok:
+        # Sent back by a validator while every check passes: the coder stands by its code
+        # against the review. The checks and the review run again; the review's send-backs
+        # are bounded, so a judge that is wrong cannot stall the run.
+        return StageResult(Outcome.OK, "the coder kept the code as it was: it passes every check")
     revisions = [s for s in ctx.store.steps(ctx.run_id) if s.name == "revise_tests"]
     if ctx.retry == 0 and failing and len(revisions) < MAX_TEST_REVISIONS:
         # The coder stands by its code: maybe the failing tests are what is wrong.

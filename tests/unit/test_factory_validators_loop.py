@@ -178,3 +178,20 @@ def test_user_testing_sends_a_judged_failure_back_with_what_users_saw(tmp_path: 
         v["outcome"] for v in stored_verdicts(store, run.id) if v["validator"] == "user_testing"
     ]
     assert users == ["fail", "pass"]
+
+
+def test_a_coder_that_keeps_its_passing_code_against_the_judge_still_finishes(
+    tmp_path: Path,
+) -> None:
+    models = ScriptedModels(
+        {"planner": [PLAN], "test_writer": [TESTS], "coder": [RIGHT],
+         "judge": [verdict("fail", "I do not like it")]}
+    )  # fmt: skip
+    store, run, _ = build(
+        tmp_path, models, LOCALFACTORY_VALIDATORS__SCRUTINY="judge",
+        LOCALFACTORY_VALIDATORS__RISK_THRESHOLD="1.0",
+    )  # fmt: skip
+    assert run.status.value == "succeeded"
+    repairs = [t.reason for t in store.transitions(run.id) if t.from_state == "repair"]
+    assert repairs == ["the coder kept the code as it was: it passes every check"] * 2
+    assert states(store, run.id).count("scrutinize") == 3  # two send-backs, then advice
