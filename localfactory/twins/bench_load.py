@@ -15,14 +15,13 @@ import json
 import os
 import re
 import resource
-import socket
 import statistics
 import sys
 import time
 from collections import deque
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 _STATUS = re.compile(rb"HTTP/1\.[01] (\d{3})")
 _LENGTH = re.compile(rb"\r\ncontent-length: *(\d+)", re.IGNORECASE)
@@ -99,37 +98,28 @@ class _Run:
             ts = self.recent.popleft() if len(self.recent) > 1 else self.recent[0]
         return request, request.render(self.counter, ts)
 
-    async def connection(self) -> None:
-        loop = asyncio.get_running_loop()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.setblocking(False)
-        await loop.sock_connect(sock, (self.plan.host, self.plan.port))
-        buffer = bytearray()
-        try:
-            while not self.stopping:
-                request, raw = self.next_request()
-                sent = time.perf_counter()
-                await loop.sock_sendall(sock, raw)
-                status, body = await _read_reply(loop, sock, buffer)
-                took = (time.perf_counter() - sent) * 1000.0
-                if request.gives_ts and (found := _TS.search(body)):
-                    self.recent.append(found.group(1).decode())
-                    self.result.produced += 1
-                if not self.measuring:
-                    continue
-                self.result.latencies_ms[request.name].append(took)
-                if status >= 300 or (request.ok_marker and request.ok_marker not in body):
-                    self.result.failures[request.name] += 1
-                    if not self.result.first_failure:
-                        self.result.first_failure = f"{request.name}: {status} {body[:200]!r}"
-        except (ConnectionError, OSError):
-            self.result.connection_errors += 1
-        finally:
-            sock.close()
+    def answered(self, request: Request, status: int, body: bytes, took_ms: float) -> None:
+        """Count one answer (``took_ms`` after its request was sent)."""
+        if request.gives_ts and (found := _TS.search(body)):
+            self.recent.append(found.group(1).decode())
+            self.result.produced += 1
+        if not self.measuring:
+            return
+        self.result.latencies_ms[request.name].append(took_ms)
+        if status >= 300 or (request.ok_marker and request.ok_marker not in body):
+            self.result.failures[request.name] += 1
+            if not self.result.first_failure:
+                self.result.first_failure = f"{request.name}: {status} {body[:200]!r}"
 
     async def run(self) -> LoadResult:
-        tasks = [asyncio.create_task(self.connection()) for _ in range(self.plan.concurrency)]
+        loop = asyncio.get_running_loop()
+        clients = [_Client(self, loop) for _ in range(self.plan.concurrency)]
+        for client in clients:
+            try:
+                await loop.create_connection(client.itself, self.plan.host, self.plan.port)
+            except OSError:
+                self.result.connection_errors += 1
+                client.done.set_result(None)
         await asyncio.sleep(self.plan.warmup_s)
         self.measuring = True
         began, cpu = time.perf_counter(), _cpu_seconds()
@@ -140,34 +130,81 @@ class _Run:
         self.result.cpu_s = _cpu_seconds() - cpu
         self.result.server_cpu_s = process_cpu_seconds(self.plan.server_pid) - server_cpu
         self.stopping = True
-        await asyncio.wait(tasks, timeout=5)
+        await asyncio.wait([c.done for c in clients], timeout=5)
         return self.result
 
 
-async def _read_reply(
-    loop: asyncio.AbstractEventLoop, sock: socket.socket, buffer: bytearray
-) -> tuple[int, bytes]:
-    """One whole answer (status, body) off the connection; what follows stays in ``buffer``."""
-    while (end := buffer.find(b"\r\n\r\n")) < 0:
-        await _receive(loop, sock, buffer)
+class _Client(asyncio.Protocol):
+    """One keep-alive connection: sends a request, reads its answer, sends the next.
+
+    A protocol rather than a coroutine per connection: the generator shares the machine
+    with the server it measures, so each answer costs it one callback and no futures.
+    """
+
+    def __init__(self, run: _Run, loop: asyncio.AbstractEventLoop) -> None:
+        self.run = run
+        self.done: asyncio.Future[None] = loop.create_future()
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.request: Request | None = None
+        self.sent = 0.0
+
+    def itself(self) -> _Client:
+        """The protocol factory ``create_connection`` asks for: this very client."""
+        return self
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+        self.send_next()
+
+    def send_next(self) -> None:
+        assert self.transport is not None
+        if self.run.stopping:
+            self.transport.close()
+            return
+        self.request, raw = self.run.next_request()
+        self.sent = time.perf_counter()
+        self.transport.write(raw)
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        try:
+            reply = take_reply(self.buffer)
+        except ConnectionError:
+            self.run.result.connection_errors += 1
+            assert self.transport is not None
+            self.transport.close()
+            return
+        if reply is None:
+            return
+        took = (time.perf_counter() - self.sent) * 1000.0
+        assert self.request is not None
+        self.run.answered(self.request, reply[0], reply[1], took)
+        self.send_next()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.run.stopping:
+            self.run.result.connection_errors += 1
+        if not self.done.done():
+            self.done.set_result(None)
+
+
+def take_reply(buffer: bytearray) -> tuple[int, bytes] | None:
+    """The first whole answer (status, body) in ``buffer``, removed from it; None until whole."""
+    end = buffer.find(b"\r\n\r\n")
+    if end < 0:
+        return None
     head = bytes(buffer[: end + 2])
     status_match, length_match = _STATUS.match(head), _LENGTH.search(head)
     if status_match is None:
         raise ConnectionError(f"not an HTTP answer: {head[:80]!r}")
     length = int(length_match.group(1)) if length_match else 0
     total = end + 4 + length
-    while len(buffer) < total:
-        await _receive(loop, sock, buffer)
+    if len(buffer) < total:
+        return None
     body = bytes(buffer[end + 4 : total])
     del buffer[:total]
     return int(status_match.group(1)), body
-
-
-async def _receive(loop: asyncio.AbstractEventLoop, sock: socket.socket, buffer: bytearray) -> None:
-    chunk = await loop.sock_recv(sock, 65536)
-    if not chunk:
-        raise ConnectionError("the server closed the connection")
-    buffer += chunk
 
 
 def process_cpu_seconds(pid: int) -> float:

@@ -2,35 +2,31 @@
 
 from __future__ import annotations
 
-import asyncio
-import socket
 import subprocess
 import sys
 
 import pytest
 
 from localfactory.twins import bench
-from localfactory.twins.bench_load import Request, _read_reply, percentile
+from localfactory.twins.bench_load import Request, percentile, take_reply
 
 
 def test_answers_are_read_whole_across_partial_and_joined_packets() -> None:
-    async def scenario() -> list[tuple[int, bytes]]:
-        loop = asyncio.get_running_loop()
-        ours, theirs = socket.socketpair()
-        ours.setblocking(False)
-        first = b'HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n{"ok":true}'
-        second = b"HTTP/1.1 404 Not Found\r\ncontent-length: 2\r\n\r\n{}"
-        theirs.sendall(first[:20])  # a head cut in two
-        buffer = bytearray()
-        reading = asyncio.ensure_future(_read_reply(loop, ours, buffer))
-        await asyncio.sleep(0.01)
-        theirs.sendall(first[20:] + second)  # the rest, with the next answer joined on
-        replies = [await reading, await _read_reply(loop, ours, buffer)]
-        ours.close()
-        theirs.close()
-        return replies
+    first = b'HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n{"ok":true}'
+    second = b"HTTP/1.1 404 Not Found\r\ncontent-length: 2\r\n\r\n{}"
+    buffer = bytearray(first[:20])  # a head cut in two
+    assert take_reply(buffer) is None
+    buffer += first[20:-3]  # the whole head, part of the body
+    assert take_reply(buffer) is None
+    buffer += first[-3:] + second  # the rest, with the next answer joined on
+    assert take_reply(buffer) == (200, b'{"ok":true}')
+    assert take_reply(buffer) == (404, b"{}")
+    assert buffer == bytearray()
 
-    assert asyncio.run(scenario()) == [(200, b'{"ok":true}'), (404, b"{}")]
+
+def test_something_that_is_not_http_is_a_connection_error() -> None:
+    with pytest.raises(ConnectionError):
+        take_reply(bytearray(b"SSH-2.0-OpenSSH\r\n\r\n"))
 
 
 def test_requests_carry_their_own_length() -> None:
