@@ -21,6 +21,7 @@ import pytest
 from localfactory.twins.fastserve import Limits, TwinServer, start_in_thread
 from tests.twins.wire_client import Connection, chunked, connection, request
 
+BIG_PIECES, BIG_PIECE = 200, 64 * 1024
 STREAM_GATE = threading.Event()
 """Set by a test once it has read the first piece of /stream; the app waits for it."""
 
@@ -36,6 +37,18 @@ async def echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
     headers = [(b"content-type", b"application/json")]
     if path == "/injected":
         headers.append((b"x-note", b"fine\r\nset-cookie: stolen=1"))
+    if path == "/big":  # more than the socket takes at once: the server must wait to write
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        for n in range(BIG_PIECES):
+            piece = bytes([65 + n % 26]) * BIG_PIECE
+            await send({"type": "http.response.body", "body": piece, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    if path == "/endless":
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        while True:
+            await send({"type": "http.response.body", "body": b"tick\n", "more_body": True})
+            await asyncio.sleep(0.05)
     if path == "/stream":
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": b"first\n", "more_body": True})
@@ -116,6 +129,16 @@ def test_a_streamed_answer_is_chunked_and_sent_as_it_is_produced(port: int) -> N
         assert client.chunk() == b"first\n"  # arrives while the app still waits
         STREAM_GATE.set()
         assert [client.chunk(), client.chunk()] == [b"second\n", b""]
+        assert said(client.exchange(request("GET", "/after")).body)["path"] == "/after"
+
+
+def test_a_slow_reader_gets_a_large_stream_whole_and_in_order(port: int) -> None:
+    with connection(port) as client:
+        client.send(request("GET", "/big"))
+        time.sleep(0.3)  # not reading: the server's writes back up and it must wait
+        answer = client.answer()
+        assert len(answer.body) == BIG_PIECES * BIG_PIECE
+        assert [c[:1] for c in answer.chunks] == [bytes([65 + n % 26]) for n in range(BIG_PIECES)]
         assert said(client.exchange(request("GET", "/after")).body)["path"] == "/after"
 
 
@@ -227,6 +250,18 @@ def test_idle_connections_are_closed() -> None:
         started = time.monotonic()
         assert client.closed_by_server()  # the sweep runs once a second
         assert time.monotonic() - started < 3
+
+
+def test_shutdown_cuts_off_an_answer_that_outlasts_the_grace_period() -> None:
+    with served(shutdown_grace_s=0.3) as server, connection(server.bound_port) as client:
+        client.send(request("GET", "/endless"))
+        assert client.head()[0] == 200 and client.chunk() == b"tick\n"
+        stopped = time.monotonic()
+        server.stop()
+        with pytest.raises((ConnectionError, ValueError)):  # cut off: no closing chunk
+            while True:  # ticks until the server gives up on the answer
+                assert client.chunk() == b"tick\n"
+        assert time.monotonic() - stopped < 5
 
 
 def test_shutdown_lets_an_answer_under_way_finish_then_stops_listening() -> None:
