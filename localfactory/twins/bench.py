@@ -14,7 +14,6 @@ twin process on a 2-core machine, and ahead of Prism while keeping state.
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import os
 import socket
@@ -30,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from localfactory.errors import UserError
-from localfactory.twins.bench_load import LoadPlan, plan_to_json
-from localfactory.twins.bench_mix import Mix, Prepared, mix_for
+from localfactory.twins.bench_load import LoadPlan, LoadResult, plan_to_json, summary
+from localfactory.twins.bench_mix import Prepared, mix_for
 from localfactory.twins.bench_prism import PRISM_VERSION, prism_command, start_prism
 from localfactory.twins.catalog import get_twin
 
@@ -51,6 +50,8 @@ class TwinBench:
     concurrency: int
     calls: str
     twin: dict[str, Any]
+    rounds: int = 1
+    """The twin sides took the load in this many alternating rounds."""
     kept: tuple[int, int] = (0, 0)
     seeded: int = 0
     uvicorn: dict[str, Any] | None = None
@@ -82,9 +83,9 @@ class TwinBench:
 
     def lines(self) -> list[str]:
         out = [
-            f"Twin bench: {self.name}, {self.seconds:g} s per side, {self.concurrency} connections, "
-            f"127.0.0.1, {os.cpu_count()} cores, load average {self.load[0]:.2f} at the start "
-            f"and {self.load[1]:.2f} at the end",
+            f"Twin bench: {self.name}, {self.seconds:g} s per side ({self._turns()}), "
+            f"{self.concurrency} connections, 127.0.0.1, {os.cpu_count()} cores, load average "
+            f"{self.load[0]:.2f} at the start and {self.load[1]:.2f} at the end",
             f"Mix: {self.calls}",
             f"{'':<16}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'failed':>16}"
             f"{'server cores':>14}{'generator cores':>17}",
@@ -144,6 +145,11 @@ class TwinBench:
         out.append(f"target: ahead of Prism while keeping state: {ahead}")
         return out
 
+    def _turns(self) -> str:
+        if self.uvicorn is None or self.rounds < 2:
+            return "in one run"
+        return f"the twin sides in {self.rounds} alternating rounds"
+
     def _sides(self) -> list[tuple[str, dict[str, Any] | None]]:
         return [("twin", self.twin), ("twin on uvicorn", self.uvicorn), ("prism", self.prism)]
 
@@ -168,50 +174,44 @@ def _row(label: str, stats: dict[str, Any]) -> str:
 
 
 @dataclass
-class _TwinRun:
-    """One twin process loaded once: its figures, the world it was given, what it kept."""
+class _TwinSide:
+    """One twin process (on one HTTP server) with its own fresh world, loaded in rounds."""
 
-    stats: dict[str, Any]
-    prepared: Prepared
-    kept: tuple[int, int]
-    document: Path
+    server_kind: str
+    process: subprocess.Popen[bytes]
+    port: int
+    prepared: Prepared | None = None
+    results: list[LoadResult] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def label(self) -> str:
+        return "" if self.server_kind == "fast" else f" on {self.server_kind}"
+
+    def next_seeds(self) -> tuple[str, ...]:
+        """What the next round acts on: the seeds, then what earlier rounds left unused."""
+        assert self.prepared is not None
+        return tuple(self.results[-1].unused) if self.results else self.prepared.seeds
 
 
-def _load_twin(
-    name: str,
-    mix: Mix,
-    server_kind: str,
-    *,
-    work: Path,
-    seconds: float,
-    concurrency: int,
-    warmup_s: float,
-    say: Say,
-) -> _TwinRun:
-    """Start ``name`` on ``server_kind`` with a fresh world, prepare the mix, load it, stop it."""
+def _start_twin(name: str, server_kind: str, work: Path) -> _TwinSide:
     port = _free_port()
     command = [sys.executable, "-m", "localfactory.twins.serve", name, "--host", "127.0.0.1"]
     command += ["--port", str(port), "--snapshot-dir", str(work / f"snapshots-{server_kind}")]
     command += ["--server", server_kind]
     log_path = work / f"twin-{server_kind}.log"
     with log_path.open("wb") as log:
-        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    side = _TwinSide(server_kind, process, port)
     try:
-        _wait_until_answering(url, server, log_path, f"the {name} twin ({server_kind})")
-        prepared = mix.prepare(url)
-        label = "" if server_kind == "fast" else f" on {server_kind}"
-        say(f"Loading the {name} twin{label} (pid {server.pid}) for {seconds:g} s ...")
-        rendered = mix.render(port, prepared)
-        plan = _plan(port, rendered, prepared, concurrency, warmup_s, seconds)
-        stats = _load(plan, server.pid)
-        kept = mix.kept(url, prepared)
-        document = work / f"openapi-{server_kind}.json"
-        with urllib.request.urlopen(url + "/openapi.json", timeout=10) as response:
-            document.write_bytes(response.read())
-    finally:
-        _stop(server)
-    return _TwinRun(stats, prepared, kept, document)
+        _wait_until_answering(side.url, process, log_path, f"the {name} twin ({server_kind})")
+    except BaseException:
+        _stop(process)
+        raise
+    return side
 
 
 def run(
@@ -220,38 +220,67 @@ def run(
     seconds: float = 10.0,
     concurrency: int = 16,
     warmup_s: float = 1.0,
+    rounds: int = 2,
     prism: bool = True,
     uvicorn: bool = True,
     say: Say = print,
 ) -> TwinBench:
-    """Load the twin, the twin on uvicorn, then Prism, with the same calls; return every figure."""
+    """Load the twin and the twin on uvicorn in turns, then Prism, with the same calls.
+
+    The two twin processes run side by side, each with its own world, and take the load
+    in alternating rounds (``seconds / rounds`` each): work elsewhere on the machine then
+    weighs on both alike, and their ratio means something even on a busy machine.
+    """
     get_twin(name)
     mix = mix_for(name)
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-twin-") as folder:
         work = Path(folder)
-        load_twin = functools.partial(
-            _load_twin,
-            name,
-            mix,
-            work=work,
-            seconds=seconds,
-            concurrency=concurrency,
-            warmup_s=warmup_s,
-            say=say,
-        )
-        fast = load_twin("fast")
-        report = TwinBench(
-            name, seconds, concurrency, mix.calls, fast.stats, seeded=len(fast.prepared.seeds)
-        )
-        report.kept = fast.kept
-        if uvicorn:
-            on_uvicorn = load_twin("uvicorn")
-            report.uvicorn = on_uvicorn.stats
-            expected = len(on_uvicorn.prepared.seeds) + on_uvicorn.stats["produced"]
-            report.uvicorn_kept_everything = on_uvicorn.kept[0] == expected
+        sides: list[_TwinSide] = []
+        try:
+            for kind in ("fast", "uvicorn") if uvicorn else ("fast",):
+                sides.append(_start_twin(name, kind, work))
+            for side in sides:
+                side.prepared = mix.prepare(side.url)
+            for round_number in range(1, rounds + 1):
+                for side in sides:
+                    say(
+                        f"Loading the {name} twin{side.label} (pid {side.process.pid}) for "
+                        f"{seconds / rounds:g} s (round {round_number} of {rounds}) ..."
+                    )
+                    assert side.prepared is not None
+                    plan = _plan(
+                        side.port,
+                        mix.render(side.port, side.prepared),
+                        side.next_seeds(),
+                        concurrency,
+                        warmup_s,
+                        seconds / rounds,
+                    )
+                    side.results.append(_load(plan, side.process.pid))
+            fast, *others = sides
+            assert fast.prepared is not None
+            merged = LoadResult.merged(fast.results)
+            report = TwinBench(
+                name, seconds, concurrency, mix.calls, summary(merged), rounds=rounds
+            )
+            report.seeded = len(fast.prepared.seeds)
+            report.kept = mix.kept(fast.url, fast.prepared)
+            for other in others:
+                assert other.prepared is not None
+                merged_other = LoadResult.merged(other.results)
+                report.uvicorn = summary(merged_other)
+                kept = mix.kept(other.url, other.prepared)[0]
+                expected = len(other.prepared.seeds) + merged_other.produced
+                report.uvicorn_kept_everything = kept == expected
+            document = work / "openapi.json"
+            with urllib.request.urlopen(fast.url + "/openapi.json", timeout=10) as response:
+                document.write_bytes(response.read())
+        finally:
+            for side in sides:
+                _stop(side.process)
         if prism:
-            _run_prism(report, fast.document, mix.render, fast.prepared, work, warmup_s, say)
+            _run_prism(report, document, mix.render, fast.prepared, work, warmup_s, say)
         else:
             report.prism_note = "--no-prism"
     load = os.getloadavg()[0]
@@ -262,11 +291,11 @@ def run(
             f"(load average {load:.1f} on {os.cpu_count()} cores): other work on this machine "
             "held it back, so its req/s and latency understate it"
         )
-    for side, stats in report._sides():
+    for side_name, stats in report._sides():
         if stats is not None and stats["generator_cores"] > 0.9:
             report.notes.append(
                 f"note: the load generator used {stats['generator_cores']:.2f} cores on the "
-                f"{side} side; it may be what limits that figure"
+                f"{side_name} side; it may be what limits that figure"
             )
     return report
 
@@ -291,9 +320,14 @@ def _run_prism(
         _wait_until_answering(f"http://127.0.0.1:{port}", server, work / "prism.log", "Prism")
         say(f"Loading Prism (pid {server.pid}) with the same calls for {report.seconds:g} s ...")
         plan = _plan(
-            port, render(port, prepared), prepared, report.concurrency, warmup_s, report.seconds
+            port,
+            render(port, prepared),
+            prepared.seeds,
+            report.concurrency,
+            warmup_s,
+            report.seconds,
         )
-        report.prism = _load(plan, server.pid)
+        report.prism = summary(_load(plan, server.pid))
     finally:
         _stop(server)
 
@@ -301,7 +335,7 @@ def _run_prism(
 def _plan(
     port: int,
     mix: Any,
-    prepared: Prepared,
+    seeds: tuple[str, ...],
     concurrency: int,
     warmup_s: float,
     seconds: float,
@@ -310,15 +344,15 @@ def _plan(
         host="127.0.0.1",
         port=port,
         mix=mix,
-        seeds=prepared.seeds,
+        seeds=seeds,
         concurrency=concurrency,
         warmup_s=warmup_s,
         seconds=seconds,
     )
 
 
-def _load(plan: LoadPlan, server_pid: int) -> dict[str, Any]:
-    """Run the load generator in its own process; its summary of the measured window."""
+def _load(plan: LoadPlan, server_pid: int) -> LoadResult:
+    """Run the load generator in its own process; what it measured (every latency)."""
     plan = LoadPlan(**{**plan.__dict__, "server_pid": server_pid})
     done = subprocess.run(
         [sys.executable, "-m", "localfactory.twins.bench_load"],
@@ -330,8 +364,7 @@ def _load(plan: LoadPlan, server_pid: int) -> dict[str, Any]:
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
         raise UserError(f"The load generator failed: {last}")
-    summary: dict[str, Any] = json.loads(done.stdout)
-    return summary
+    return LoadResult(**json.loads(done.stdout))
 
 
 def _free_port() -> int:

@@ -74,6 +74,25 @@ class LoadResult:
     connection_errors: int = 0
     produced: int = 0
     """Answers that gave a ``ts`` (warm-up included): what the server must now keep."""
+    unused: list[str] = field(default_factory=list)
+    """Timestamps given but not yet acted on: the seeds of a further run on the same world."""
+
+    @classmethod
+    def merged(cls, results: list[LoadResult]) -> LoadResult:
+        """Several runs against one server as one (the bench loads each side in rounds)."""
+        total = cls(unused=results[-1].unused if results else [])
+        for result in results:
+            for name, values in result.latencies_ms.items():
+                total.latencies_ms.setdefault(name, []).extend(values)
+            for name, count in result.failures.items():
+                total.failures[name] = total.failures.get(name, 0) + count
+            total.first_failure = total.first_failure or result.first_failure
+            total.elapsed_s += result.elapsed_s
+            total.cpu_s += result.cpu_s
+            total.server_cpu_s += result.server_cpu_s
+            total.connection_errors += result.connection_errors
+            total.produced += result.produced
+        return total
 
 
 _TS = re.compile(rb'"ts":"([0-9.]+)"')
@@ -131,6 +150,7 @@ class _Run:
         self.result.server_cpu_s = process_cpu_seconds(self.plan.server_pid) - server_cpu
         self.stopping = True
         await asyncio.wait([c.done for c in clients], timeout=5)
+        self.result.unused = list(self.recent)
         return self.result
 
 
@@ -282,9 +302,13 @@ def _plan_from_json(text: str) -> LoadPlan:
 
 
 def main() -> None:
-    """``python -m localfactory.twins.bench_load``: a plan (JSON) on stdin, a summary (JSON) out."""
+    """``python -m localfactory.twins.bench_load``: a plan (JSON) on stdin, the result (JSON) out.
+
+    The result is raw (every latency), so that runs in rounds can be merged before the
+    percentiles are taken (see :func:`summary`).
+    """
     plan = _plan_from_json(sys.stdin.read())
-    print(json.dumps(summary(generate(plan))))
+    print(json.dumps(asdict(generate(plan))))
 
 
 if __name__ == "__main__":

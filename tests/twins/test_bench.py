@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from localfactory.twins import bench
-from localfactory.twins.bench_load import Request, percentile, take_reply
+from localfactory.twins.bench_load import LoadResult, Request, percentile, summary, take_reply
 
 
 def test_answers_are_read_whole_across_partial_and_joined_packets() -> None:
@@ -35,6 +35,32 @@ def test_requests_carry_their_own_length() -> None:
     head, body = raw.split(b"\r\n\r\n")
     assert body == "text=é+12345&ts=17.5".encode()
     assert head.endswith(f"Content-Length: {len(body)}".encode())
+
+
+def test_rounds_against_one_server_add_up_to_one_run() -> None:
+    first = LoadResult(
+        latencies_ms={"a": [1.0, 2.0]},
+        failures={"a": 0},
+        elapsed_s=1.0,
+        server_cpu_s=0.5,
+        produced=3,
+        unused=["1.1", "1.2"],
+    )
+    second = LoadResult(
+        latencies_ms={"a": [3.0], "b": [4.0]},
+        failures={"a": 1, "b": 0},
+        first_failure="a: 200 b'{\"ok\":false}'",
+        elapsed_s=2.0,
+        server_cpu_s=1.0,
+        produced=1,
+        unused=["1.2"],
+    )
+    merged = summary(LoadResult.merged([first, second]))
+    assert merged["requests"] == 4 and merged["rps"] == 4 / 3.0
+    assert merged["failures"] == 1 and merged["first_failure"].startswith("a: 200")
+    assert merged["server_cores"] == 0.5 and merged["produced"] == 4
+    assert merged["per_call"]["a"]["count"] == 3 and merged["p99_ms"] == 4.0
+    assert LoadResult.merged([first, second]).unused == ["1.2"]  # the next round starts there
 
 
 def test_percentiles() -> None:
