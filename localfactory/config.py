@@ -161,8 +161,8 @@ class ValidatorSettings(_Section):
     max_judged_criteria: int = Field(default=8, ge=0)
     """Most acceptance criteria the code-review judge checks one by one; the others are reported as not judged."""
 
-    scrutiny: Literal["off", "static", "judge"] = "judge"
-    """The scrutiny stage after the checks pass: ``static`` reviews the code and tests without a model (tests that assert nothing, unsafe calls), ``judge`` adds a judge's review against each acceptance criterion, ``off`` skips it."""
+    scrutiny: Literal["off", "static", "judge"] = "static"
+    """The scrutiny stage after the checks pass: ``static`` reviews the code and tests without a model (tests that assert nothing, unsafe calls), ``judge`` adds a judge's review against each acceptance criterion (measured: small judges failed every criterion of working code, so it is opt-in until `localfactory bench judge` shows a judge you trust), ``off`` skips it."""
 
     user_testing: bool = True
     """After the holdout scenarios pass, a judge decides their fuzzy ``judge:`` criteria on what the software visibly did."""
