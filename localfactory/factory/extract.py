@@ -92,16 +92,27 @@ def _is_path_line(line: str) -> str | None:
 
 
 def _unnest(answer: str) -> str:
-    """Drop a stray fence opener right before ``path`` and the real opener (```` ```python ````,
-    ``chunking.py``, ```` ```python ````, code): small models wrap the path in a fence too."""
+    """Drop a stray fence opener right before ``path`` and the real opener (```` ``` ```` or
+    ```` ```python ````, ``chunking.py``, ```` ```python ````, code): small models wrap the path
+    in a fence too. Only an opener is dropped, never the fence that closes a block."""
     lines = answer.splitlines()
     out: list[str] = []
+    inside: str | None = None  # the fence of the block we are in
     for i, line in enumerate(lines):
-        opener = _FENCE.match(line)
-        if opener and opener.group("info").strip() and i + 2 < len(lines):
-            after = _FENCE.match(lines[i + 2])
+        fence = _FENCE.match(line)
+        if fence and inside is not None:
+            mark = fence.group("fence")
+            if (
+                mark[0] == inside[0]
+                and len(mark) >= len(inside)
+                and not fence.group("info").strip()
+            ):
+                inside = None
+        elif fence:
+            after = _FENCE.match(lines[i + 2]) if i + 2 < len(lines) else None
             if _is_path_line(lines[i + 1]) and after and after.group("info").strip():
-                continue
+                continue  # the stray opener: the path line now heads the real block
+            inside = fence.group("fence")
         out.append(line)
     return "\n".join(out)
 

@@ -273,6 +273,13 @@ def _code_kept(ctx: StageContext) -> StageResult | str:
         return StageResult(
             Outcome.OK, "the coder kept the code as it was: the failing tests are disputed"
         )
+    if ctx.settings.factory.repair_candidates > 1:
+        # Sampled answers were tried and none passed more tests: asking again with the same
+        # feedback would only repeat them. The checks run again (the same failures there send
+        # the tests to be questioned while revisions are left); the budget bounds the rest.
+        return StageResult(
+            Outcome.OK, "no answer improved the code: the checks run again on it as it is"
+        )
     return (
         "the answer was the same code as before, and that code fails the checks above. "
         "Find the line that produces the wrong result and change it"

@@ -154,12 +154,14 @@ CODE = "def chunks(items: list, size: int) -> list[list]:\n    return [items[i:i
     [
         # seen from the 1.5B model: the path wrapped in a fence of its own, then the real block
         f"```python\nchunking.py\n```python\n{CODE}```\n",
+        # the same with a bare opener
+        f"```\nchunking.py\n```python\n{CODE}```\n",
         # the path as the block's first line, bare
         f"```python\nchunking.py\n\n{CODE}```\n",
         # no fence at all
         f"chunking.py\n\n{CODE}",
     ],
-    ids=["path-in-its-own-fence", "bare-path-first-line", "no-fence"],
+    ids=["path-in-its-own-fence", "path-in-a-bare-fence", "bare-path-first-line", "no-fence"],
 )
 def test_answers_from_small_models_with_odd_fences_still_give_the_file(answer: str) -> None:
     found = extract_files(answer, expected=["chunking.py"])
@@ -176,3 +178,10 @@ def test_unfenced_prose_is_not_taken_for_code() -> None:
         "chunking.py\n\nThis splits the list into chunks.", expected=["chunking.py"]
     )
     assert found.edits == []
+
+
+def test_a_closing_fence_before_the_next_path_is_kept() -> None:
+    answer = f"```python\nimport os\n```\nchunking.py\n```python\n{CODE}```\n"
+    found = extract_files(answer, expected=["chunking.py"])
+    assert [e.path for e in found.edits] == ["chunking.py"]
+    assert found.edits[0].content.strip() == CODE.strip()

@@ -339,3 +339,16 @@ def test_a_repair_samples_more_answers_and_keeps_the_one_passing_the_most_tests(
     replayed = Factory(again, store, emit=lambda _l: None).replay(run.id)
     assert replayed.status.value == "succeeded"
     assert [t.reason for t in store.transitions(replayed.id) if t.from_state == "repair"] == repair
+
+
+def test_when_no_sampled_answer_improves_the_code_the_budget_not_a_retry_limit_ends_the_run(
+    tmp_path: Path,
+) -> None:
+    models = ScriptedModels({"planner": [PLAN], "test_writer": [TESTS], "coder": [WRONG]})
+    _, store, run, _ = build(
+        tmp_path, models, iterations=4, LOCALFACTORY_FACTORY__REPAIR_CANDIDATES="2"
+    )
+    assert run.status.value == "failed"
+    assert "iteration budget ran out" in (run.error or "")
+    reasons = [t.reason for t in store.transitions(run.id) if t.from_state == "repair"]
+    assert "no answer improved the code: the checks run again on it as it is" in reasons
