@@ -21,7 +21,14 @@ from localfactory.factory import budget, checks, holdout, stages
 from localfactory.factory.calls import ChatFn, ModelGateway
 from localfactory.factory.context import StageContext, StageResult
 from localfactory.factory.layout import layout_for
-from localfactory.factory.machine import START, TERMINAL, Outcome, State, next_state
+from localfactory.factory.machine import (
+    START,
+    TERMINAL,
+    TRANSITIONS,
+    Outcome,
+    State,
+    next_state,
+)
 from localfactory.factory.verdicts import deliver, scrutinize
 from localfactory.factory.workspace import Workspace
 from localfactory.sandbox import Limits, LocalSandbox, Sandbox
@@ -142,7 +149,11 @@ class Factory:
         return run
 
     def _retries(self, run_id: str, state: State) -> int:
-        """How often ``state`` just ran without the run moving past it."""
+        """How often ``state`` just ran without the run moving past it (only stages that can end
+        with RETRY, or be sent back by one, are counted: a validate step that sends work to
+        repair is doing its job, not failing to)."""
+        if not any(src is state for (src, outcome) in TRANSITIONS if outcome is Outcome.RETRY):
+            return 0
         count = 0
         for step in reversed(self.store.steps(run_id)):
             if step.status.value == "started":
@@ -192,7 +203,11 @@ class Factory:
             stop = budget.exhausted(self.store, run.id, spec.budget, next_stage=state.value)
             retry = self._retries(run.id, state)
             if stop is None and retry >= self.settings.factory.max_stage_retries:
-                stop = f"the {state.value} stage produced unusable output {retry} times in a row"
+                last = (self.store.steps(run.id)[-1].output or {}).get("reason", "")
+                stop = (
+                    f"the {state.value} stage produced unusable output {retry} times in a row"
+                    + (f" (the last time: {last})" if last else "")
+                )
             began = time.monotonic()
             if step is None:
                 step = self.store.begin_step(run.id, state.value, input={"commit": ws.head()})

@@ -254,8 +254,10 @@ def _code_kept(ctx: StageContext) -> StageResult | str:
 
     report = latest_report(ctx)
     failing = report.tests.failing if report is not None else []
-    if report is not None and report.pytest_ok and report.ruff_ok:
-        # Sent back by a validator while every check passes: the coder stands by its code
+    done = [s for s in ctx.store.steps(ctx.run_id) if s.seq < ctx.step_seq]
+    from_review = bool(done) and done[-1].name == "scrutinize"
+    if from_review and report is not None and report.pytest_ok and report.ruff_ok:
+        # Sent back by the review while every check passes: the coder stands by its code
         # against the review. The checks and the review run again; the review's send-backs
         # are bounded, so a judge that is wrong cannot stall the run.
         return StageResult(Outcome.OK, "the coder kept the code as it was: it passes every check")
@@ -273,7 +275,7 @@ def _code_kept(ctx: StageContext) -> StageResult | str:
         return StageResult(
             Outcome.OK, "the coder kept the code as it was: the failing tests are disputed"
         )
-    if ctx.settings.factory.repair_candidates > 1:
+    if ctx.settings.factory.repair_candidates > 1 and failing:
         # Sampled answers were tried and none passed more tests: asking again with the same
         # feedback would only repeat them. The checks run again (the same failures there send
         # the tests to be questioned while revisions are left); the budget bounds the rest.

@@ -352,3 +352,17 @@ def test_when_no_sampled_answer_improves_the_code_the_budget_not_a_retry_limit_e
     assert "iteration budget ran out" in (run.error or "")
     reasons = [t.reason for t in store.transitions(run.id) if t.from_state == "repair"]
     assert "no answer improved the code: the checks run again on it as it is" in reasons
+
+
+def test_code_the_holdout_failed_must_change_even_when_every_test_passes(tmp_path: Path) -> None:
+    models = ScriptedModels(
+        {"planner": [PLAN], "test_writer": [TESTS], "coder": [OVERFIT, OVERFIT, RIGHT]}
+    )
+    _, store, run, _ = build(tmp_path, models, LOCALFACTORY_FACTORY__REPAIR_CANDIDATES="3")
+    assert run.status.value == "succeeded"
+    assert states(store, run.id)[2:11] == [
+        "implement", "check", "scrutinize", "validate", "repair", "repair", "check",
+        "scrutinize", "validate",
+    ]  # fmt: skip
+    retried = [p for role, p in models.prompts if role == "coder"][2]
+    assert "the answer was the same code as before" in retried
