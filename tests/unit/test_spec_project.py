@@ -29,8 +29,8 @@ def _cli() -> typer.Typer:
 def test_prompt_has_interface_and_numbered_criteria_but_no_front_matter() -> None:
     spec = load_spec(EXAMPLES / "text-tools.md")
     text = render_for_prompt(spec)
-    assert 'def slugify(text: str, sep: str = "-") -> str' in text
-    assert "1. `slugify(text)` lowercases" in text
+    assert "def is_palindrome(text: str) -> bool" in text
+    assert "1. `is_palindrome(text)` returns `True`" in text
     assert "budget" not in text and "---" not in text
     assert text.count("# text-tools") == 1
     assert "## Acceptance criteria" not in render_for_prompt(spec, criteria=False)
@@ -58,7 +58,7 @@ def test_every_kind_renders_its_interface() -> None:
 def test_summary_line() -> None:
     line = summary(load_spec(EXAMPLES / "text-tools.md"))
     assert line == (
-        "text-tools: Python library, 9 acceptance criteria, "
+        "text-tools: Python library, 7 acceptance criteria, "
         "budget 6 iterations / 60,000 tokens / 20m, risk low"
     )
 
