@@ -48,6 +48,15 @@ def finish(factory: Factory, run_id: str, work: Callable[[], Run]) -> None:
         )
         raise typer.Exit(130) from None
     if run.state == "done":
+        from localfactory.validators.review import risk_of
+
+        risk = risk_of(factory.store, run.id)
+        if risk is not None and risk[0].held:
+            typer.echo(
+                f"built, and held for review (risk {risk[0].score:.2f}): decide with "
+                f"`localfactory review {run.id} --approve` or `--reject -m TEXT`"
+            )
+            return
         typer.echo(f"delivered: run {run.id} succeeded")
         return
     typer.echo(f"run {run.id} failed: {run.error}", err=True)

@@ -69,8 +69,9 @@ AREAS: dict[str, Area] = {
     "permissions": Area(0.3, _words("permission", "chmod", "chown", "admin", "acl", "privilege",
                                     "sudo", "grant", "revoke", "setuid", "role"),
                         calls=_words("os.chmod", "os.chown", "os.setuid", "os.setgid")),
+    # Not "truncate": in Python names it shortens text far more often than it empties tables.
     "deletion": Area(0.3, _words("delete", "remove", "destroy", "purge", "drop", "unlink",
-                                 "rmtree", "truncate", "wipe", "erase"),
+                                 "rmtree", "wipe", "erase"),
                      calls=_words("os.remove", "os.unlink", "os.rmdir", "shutil.rmtree"),
                      attributes=False),
     "shell": Area(0.3, calls=_words("os.system", "os.popen", "subprocess.run", "subprocess.call",

@@ -135,3 +135,9 @@ def test_satisfaction_below_target_and_delete_routes_count():
 def test_the_threshold_comes_from_the_settings():
     lenient = ValidatorSettings(risk_threshold=0.9)
     assert not score({"shop/payments.py": PAYMENTS}, settings=lenient).held
+
+
+def test_shortening_text_is_not_deletion() -> None:
+    source = "def truncate(text: str, width: int) -> str:\n    return text[:width]\n"
+    assert "deletion" not in touched_areas({"text_tools.py": source})
+    assert "deletion" in touched_areas({"store.py": "def delete_note(key):\n    pass\n"})
