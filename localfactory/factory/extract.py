@@ -110,7 +110,7 @@ def _unnest(answer: str) -> str:
                 inside = None
         elif fence:
             after = _FENCE.match(lines[i + 2]) if i + 2 < len(lines) else None
-            if _is_path_line(lines[i + 1]) and after and after.group("info").strip():
+            if after and _is_path_line(lines[i + 1]) and after.group("info").strip():
                 continue  # the stray opener: the path line now heads the real block
             inside = fence.group("fence")
         out.append(line)

@@ -185,3 +185,9 @@ def test_a_closing_fence_before_the_next_path_is_kept() -> None:
     found = extract_files(answer, expected=["chunking.py"])
     assert [e.path for e in found.edits] == ["chunking.py"]
     assert found.edits[0].content.strip() == CODE.strip()
+
+
+@pytest.mark.parametrize("answer", ["```python", "chunking.py\n```python", "```\n```python"])
+def test_an_answer_ending_in_an_opening_fence_is_read_without_error(answer: str) -> None:
+    # seen in bench factory: this crashed extraction (IndexError); now nothing usable comes out
+    assert all(e.truncated for e in extract_files(answer, expected=["chunking.py"]).edits)
