@@ -19,8 +19,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import re
-import subprocess
-import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterable
@@ -102,25 +100,19 @@ def fetch_wheels(target: ImagePython, pins: dict[str, str], dest: Path, say: Say
     wheelhouse.mkdir(parents=True, exist_ok=True)
     constraints = wheelhouse / "constraints.txt"
     constraints.write_text("".join(f"{pin}\n" for pin in sorted(pins.values())))
+    from localfactory.twins.docker_wheels import download_wheels
+
     requirements = [pins.get(tool, tool) for tool in TOOLS]
-    command = [
-        sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
-        "--only-binary=:all:", "--implementation", "cp",
-        "--python-version", f"{target.major}.{target.minor}", "--abi", target.abi,
-        *(f"--platform={tag}" for tag in target.platforms),
-        "--constraint", str(constraints), "--dest", str(wheelhouse), *requirements,
-    ]  # fmt: skip
-    offline = [*command, "--no-index", "--find-links", str(wheelhouse)]
-    if subprocess.run(offline, capture_output=True).returncode != 0:
-        say(f"Fetching the wheels of {', '.join(requirements)} for {target.abi} (once) ...")
-        done = subprocess.run(command, capture_output=True, text=True)
-        if done.returncode != 0:
-            last = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
-            raise UserError(
-                f"pip could not fetch the wheels the Docker sandbox needs: {last}",
-                hint=f"Put them in {wheelhouse} (pip download), or use sandbox = "
-                '"local" under [factory].',
-            )
+    problem = download_wheels(
+        target, requirements, wheelhouse, say=say, extra=("--constraint", str(constraints)),
+        announce=f"Fetching the wheels of {', '.join(requirements)} for {target.abi} (once) ...",
+    )  # fmt: skip
+    if problem is not None:
+        raise UserError(
+            f"pip could not fetch the wheels the Docker sandbox needs: {problem}",
+            hint=f"Put them in {wheelhouse} (pip download), or use sandbox = "
+            '"local" under [factory].',
+        )
     dest.mkdir(parents=True, exist_ok=True)
     for wheel in [*wheelhouse.glob("*.whl"), constraints]:
         (dest / wheel.name).write_bytes(wheel.read_bytes())

@@ -65,30 +65,52 @@ def pinned_requirements() -> list[str]:
     return pins
 
 
-def dependency_wheels(target: ImagePython, dest: Path, say: Callable[[str], None]) -> list[str]:
-    """Download the serving wheels for ``target`` into ``dest``; returns the requirement lines."""
-    wheelhouse = locations.cache_dir() / "twins" / "wheels" / f"{target.abi}-{target.platforms[0]}"
-    wheelhouse.mkdir(parents=True, exist_ok=True)
-    requirements = pinned_requirements()
+def download_wheels(
+    target: ImagePython,
+    requirements: list[str],
+    wheelhouse: Path,
+    *,
+    announce: str,
+    say: Callable[[str], None],
+    extra: tuple[str, ...] = (),
+) -> str | None:
+    """``pip download`` the wheels of ``requirements`` for ``target`` into ``wheelhouse``: from the
+    wheelhouse alone when it has them all, else from the package index (saying ``announce``
+    first). None when they are there; else pip's last line of error. ``extra`` are more pip
+    options (``--constraint F``)."""
     base = [
         sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
         "--only-binary=:all:", "--implementation", "cp",
         "--python-version", f"{target.major}.{target.minor}", "--abi", target.abi,
         *(f"--platform={tag}" for tag in target.platforms),
-        "--dest", str(wheelhouse), *requirements,
+        *extra, "--dest", str(wheelhouse), *requirements,
     ]  # fmt: skip
     offline = subprocess.run(
         [*base, "--no-index", "--find-links", str(wheelhouse)], capture_output=True, text=True
     )
-    if offline.returncode != 0:
-        say(f"Fetching the serving wheels ({', '.join(requirements)}) for {target.abi} ...")
-        online = subprocess.run(base, capture_output=True, text=True)
-        if online.returncode != 0:
-            last = (online.stderr.strip().splitlines() or ["(no output)"])[-1]
-            raise UserError(
-                f"pip could not fetch the wheels a twin image needs: {last}",
-                hint=f"Put them in {wheelhouse} (pip download) or check the package index.",
-            )
+    if offline.returncode == 0:
+        return None
+    say(announce)
+    online = subprocess.run(base, capture_output=True, text=True)
+    if online.returncode == 0:
+        return None
+    return (online.stderr.strip().splitlines() or ["(no output)"])[-1]
+
+
+def dependency_wheels(target: ImagePython, dest: Path, say: Callable[[str], None]) -> list[str]:
+    """Download the serving wheels for ``target`` into ``dest``; returns the requirement lines."""
+    wheelhouse = locations.cache_dir() / "twins" / "wheels" / f"{target.abi}-{target.platforms[0]}"
+    wheelhouse.mkdir(parents=True, exist_ok=True)
+    requirements = pinned_requirements()
+    problem = download_wheels(
+        target, requirements, wheelhouse, say=say,
+        announce=f"Fetching the serving wheels ({', '.join(requirements)}) for {target.abi} ...",
+    )  # fmt: skip
+    if problem is not None:
+        raise UserError(
+            f"pip could not fetch the wheels a twin image needs: {problem}",
+            hint=f"Put them in {wheelhouse} (pip download) or check the package index.",
+        )
     dest.mkdir(parents=True, exist_ok=True)
     for wheel in wheelhouse.glob("*.whl"):
         (dest / wheel.name).write_bytes(wheel.read_bytes())
