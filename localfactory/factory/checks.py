@@ -14,12 +14,15 @@ import re
 import sys
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from localfactory.factory.context import StageContext, StageResult
 from localfactory.factory.machine import Outcome
 from localfactory.sandbox import RunResult
 from localfactory.sandbox.feedback import mypy_feedback, pytest_feedback, ruff_feedback
+
+if TYPE_CHECKING:
+    from localfactory.store import Step
 
 JUNIT = ".sandbox/junit.xml"
 RUFF_RULES = "E9,F"
@@ -176,6 +179,16 @@ def run_checks(ctx: StageContext) -> CheckReport:
 DISPUTED_ARTIFACT = "disputed_tests.json"
 
 
+def finished_revisions(steps: list[Step]) -> list[Step]:
+    """The finished revise_tests steps among ``steps``."""
+    return [s for s in steps if s.name == "revise_tests" and s.status.value == "finished"]
+
+
+def questioned_tests(revisions: list[Step]) -> set[str]:
+    """Every test the test writer was asked to re-read in ``revisions``."""
+    return {name for s in revisions for name in (s.output or {}).get("questioned", [])}
+
+
 def disputed_tests(ctx: StageContext, failing: list[str]) -> list[str]:
     """Failing tests the test writer stood by and the coder still could not (or would not) pass.
 
@@ -185,12 +198,12 @@ def disputed_tests(ctx: StageContext, failing: list[str]) -> list[str]:
     wrote, decide: the run never stalls on a test that may contradict the spec.
     """
     steps = [s for s in ctx.store.steps(ctx.run_id) if s.seq < ctx.step_seq]
-    revisions = [s for s in steps if s.name == "revise_tests" and s.status.value == "finished"]
+    revisions = finished_revisions(steps)
     if len(revisions) < MAX_TEST_REVISIONS:
         return []
     if not any(s.name == "repair" and s.seq > revisions[-1].seq for s in steps):
         return []
-    questioned = {name for s in revisions for name in (s.output or {}).get("questioned", [])}
+    questioned = questioned_tests(revisions)
     return [name for name in failing if name in questioned]
 
 

@@ -250,7 +250,12 @@ def _code_kept(ctx: StageContext) -> StageResult | str:
     """What follows a repair that gave back the very code that fails: the tests are questioned
     (while test revisions are left), the check runs again to settle tests both sides stood by
     (see ``checks.disputed_tests``), or the coder is told to change its code (a retry)."""
-    from localfactory.factory.checks import MAX_TEST_REVISIONS, latest_report
+    from localfactory.factory.checks import (
+        MAX_TEST_REVISIONS,
+        finished_revisions,
+        latest_report,
+        questioned_tests,
+    )
 
     report = latest_report(ctx)
     failing = report.tests.failing if report is not None else []
@@ -261,14 +266,14 @@ def _code_kept(ctx: StageContext) -> StageResult | str:
         # against the review. The checks and the review run again; the review's send-backs
         # are bounded, so a judge that is wrong cannot stall the run.
         return StageResult(Outcome.OK, "the coder kept the code as it was: it passes every check")
-    revisions = [s for s in ctx.store.steps(ctx.run_id) if s.name == "revise_tests"]
+    revisions = finished_revisions(done)
     if ctx.retry == 0 and failing and len(revisions) < MAX_TEST_REVISIONS:
         # The coder stands by its code: maybe the failing tests are what is wrong.
         ctx.put_note("stuck_tests", "\n".join(failing))
         return StageResult(
             Outcome.STUCK, "the coder kept the code as it was: the failing tests are questioned"
         )
-    questioned = {n for s in revisions for n in (s.output or {}).get("questioned", [])}
+    questioned = questioned_tests(revisions)
     settles = report is not None and len(failing) < report.tests.total - report.tests.skipped
     if failing and settles and len(revisions) >= MAX_TEST_REVISIONS and set(failing) <= questioned:
         # Both sides stood by their work and some tests pass: the check skips the disputed ones.
