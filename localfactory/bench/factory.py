@@ -17,6 +17,7 @@ and PASS/MISS against the target: the factory beats single-shot by at least 15 p
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import time
 import types
@@ -258,13 +259,25 @@ def run_bench(
     out: Callable[[str], None] = print,
     say: Callable[[str], None] = print,
     make_sandbox: MakeSandbox = LocalSandbox,
+    earlier: BenchReport | None = None,
 ) -> BenchReport:
-    """Both sides on every spec; a table row as each spec ends, the JSON file kept up to date."""
+    """Both sides on every spec; a table row as each spec ends, the JSON file kept up to date.
+
+    Specs with a result in ``earlier`` (an interrupted bench's report) keep it and are not
+    run again."""
     report = BenchReport(model=model, suite=suite_name, workdir=str(workdir))
+    kept = {r.name: r for r in earlier.results} if earlier else {}
     for line in table_header():
         out(line)
     for i, entry in enumerate(suite, 1):
         name = entry.spec.name
+        if name in kept:
+            report.results.append(kept[name])
+            say(f"[{i}/{len(suite)}] {name}: kept from the earlier run")
+            out(table_row(kept[name]))
+            continue
+        for side in ("single-shot", "factory"):  # what an interrupted bench left of this spec
+            shutil.rmtree(workdir / side / name, ignore_errors=True)
         say(f"[{i}/{len(suite)}] {name} ({entry.level}): single-shot ...")
         single = single_shot(entry, chat, workdir / "single-shot" / name, make_sandbox)
         say(f"[{i}/{len(suite)}] {name}: single-shot {verdict_line(single)}; factory ...")
@@ -283,6 +296,26 @@ def run_bench(
     return report
 
 
+def _earlier_report(path: Path, model: str) -> BenchReport | None:
+    """The results an interrupted bench left in ``path`` (none yet is not an error)."""
+    if not path.is_file():
+        return None
+    try:
+        earlier = BenchReport.load(path)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise UserError(
+            f"{path} is not a bench factory result file ({type(exc).__name__}: {exc}).",
+            hint="Resume with the --workdir or --json of the interrupted bench.",
+        ) from None
+    if earlier.model != model:
+        raise UserError(
+            f"{path} holds results for {earlier.model}, not {model}: "
+            "a bench measures both sides with one model.",
+            hint=f"Resume with --model {earlier.model}, or start in a new --workdir.",
+        )
+    return earlier
+
+
 def main(
     base: Settings,
     suite_dir: Path,
@@ -293,17 +326,30 @@ def main(
     scenarios: Path | None = None,
     workdir: Path | None = None,
     json_path: Path | None = None,
+    resume: bool = False,
     chat: ChatFn | None = None,
     out: Callable[[str], None] = print,
     say: Callable[[str], None] = print,
 ) -> BenchReport:
-    """What ``localfactory bench factory`` does: load the suite, run both sides, report."""
+    """What ``localfactory bench factory`` does: load the suite, run both sides, report.
+
+    With ``resume``, the specs already in the result file (of an interrupted bench in the same
+    ``workdir``, with the same model) keep their results and the rest run."""
     if not suite_dir.is_dir() and suite_dir == Path(DEFAULT_SUITE):
         suite_dir = examples_dir() / "suite"  # run from outside a checkout: the bundled copy
     model = model or base.role("coder").model
     settings = bench_settings(base, model)
     scenarios_dir = scenarios or find_scenarios_dir(suite_dir, settings)
     suite = load_suite(suite_dir, only=only, limit=limit, scenarios_dir=scenarios_dir)
+    if resume and workdir is None and json_path is None:
+        raise UserError(
+            "--resume needs the interrupted bench's --workdir (or its --json file).",
+            hint="The first lines of the interrupted bench said where its outputs were.",
+        )
+    earlier = None
+    if resume:
+        workdir = workdir or cast(Path, json_path).resolve().parent
+        earlier = _earlier_report(json_path or workdir / "bench-factory.json", model)
     if chat is None:
         from localfactory.llm.router import EMBEDDED, Router
         from localfactory.models import catalog
@@ -324,7 +370,7 @@ def main(
     report = run_bench(
         suite, settings, chat, model=model, suite_name=str(suite_dir), workdir=workdir,
         scenarios_dir=scenarios_dir, json_path=json_path, out=out, say=say,
-        make_sandbox=make_sandbox,
+        make_sandbox=make_sandbox, earlier=earlier,
     )  # fmt: skip
     out(f"results: {json_path}")
     return report

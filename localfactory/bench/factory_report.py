@@ -117,6 +117,23 @@ class BenchReport:
             "verdict": self.verdict(),
         }
 
+    @classmethod
+    def load(cls, path: Path) -> BenchReport:
+        """The report a (perhaps interrupted) bench wrote to ``path``."""
+        data = json.loads(path.read_text())
+        report = cls(model=data["model"], suite=data["suite"], workdir=data["workdir"])
+        for spec in data["specs"]:
+            report.results.append(
+                SpecResult(
+                    name=spec["name"],
+                    level=spec["level"],
+                    single_shot=Attempt(**spec["single_shot"]),
+                    factory=Attempt(**spec["factory"]),
+                    run_id=spec.get("run_id"),
+                )
+            )
+        return report
+
     def write_json(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")

@@ -56,6 +56,13 @@ def factory(
         Path | None,
         typer.Option("--json", help="Result file (default: WORKDIR/bench-factory.json)."),
     ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Go on with an interrupted bench in --workdir: specs with results are kept.",
+        ),
+    ] = False,
 ) -> None:
     """The factory against single-shot generation on a suite of specs (PASS/MISS against the target)."""
     from localfactory.bench import factory as bench_factory
@@ -66,7 +73,7 @@ def factory(
 
     bench_factory.main(
         settings(), suite, model=model, limit=limit, only=only or [], scenarios=scenarios,
-        workdir=workdir, json_path=json_path, say=say,
+        workdir=workdir, json_path=json_path, resume=resume, say=say,
     )  # fmt: skip
 
 

@@ -215,3 +215,55 @@ def test_a_failed_run_is_not_solved_even_when_its_last_code_passes(
     assert not result.factory.solved
     assert result.single_shot.solved
     assert report.points() == pytest.approx(-100.0)
+
+
+def test_an_interrupted_bench_resumes_where_it_stopped(tmp_path: Path, settings: Settings) -> None:
+    suite, scenarios, work = tmp_path / "suite", tmp_path / "scenarios", tmp_path / "work"
+    _spec(suite, "easy", "adder", scenarios)
+    _spec(suite, "medium", "summer", scenarios)
+    # The first bench got through "adder" only (its result file says so), and had started
+    # "summer" when it was killed: a half-written output folder is left.
+    first = bench.main(
+        settings, suite, model="scripted", only=["adder"], scenarios=scenarios, workdir=work,
+        chat=ScriptedModels({"coder": [RIGHT]}).chat, out=lambda _: None, say=lambda _: None,
+    )  # fmt: skip
+    assert [r.name for r in first.results] == ["adder"]
+    (work / "single-shot" / "summer").mkdir(parents=True)
+    (work / "single-shot" / "summer" / "stale.py").write_text("half written")
+
+    models = ScriptedModels({"coder": [RIGHT]})
+    lines: list[str] = []
+    report = bench.main(
+        settings, suite, model="scripted", scenarios=scenarios, workdir=work, resume=True,
+        chat=models.chat, out=lines.append, say=lambda _: None,
+    )  # fmt: skip
+    assert [r.name for r in report.results] == ["adder", "summer"]
+    assert report.results[0] == first.results[0]  # kept as measured, not run again
+    # One single-shot call, for "summer"; "adder" was not asked again.
+    assert [role for role, _ in models.prompts if role == "coder"] == ["coder"]
+    assert report.results[1].single_shot.solved
+    assert not (work / "single-shot" / "summer" / "stale.py").exists()
+    data = json.loads((work / "bench-factory.json").read_text())
+    assert [s["name"] for s in data["specs"]] == ["adder", "summer"]
+    assert any(line.startswith("adder") for line in lines)  # the kept row is in the table
+
+
+def test_resuming_with_another_model_or_without_a_workdir_is_refused(
+    tmp_path: Path, settings: Settings
+) -> None:
+    suite, scenarios, work = tmp_path / "suite", tmp_path / "scenarios", tmp_path / "work"
+    _spec(suite, "easy", "adder", scenarios)
+    bench.main(
+        settings, suite, model="scripted", scenarios=scenarios, workdir=work,
+        chat=ScriptedModels({"coder": [RIGHT]}).chat, out=lambda _: None, say=lambda _: None,
+    )  # fmt: skip
+    with pytest.raises(UserError, match="holds results for scripted, not other"):
+        bench.main(
+            settings, suite, model="other", scenarios=scenarios, workdir=work, resume=True,
+            chat=ScriptedModels({}).chat, out=lambda _: None, say=lambda _: None,
+        )  # fmt: skip
+    with pytest.raises(UserError, match="--resume needs"):
+        bench.main(
+            settings, suite, model="scripted", scenarios=scenarios, resume=True,
+            chat=ScriptedModels({}).chat, out=lambda _: None, say=lambda _: None,
+        )  # fmt: skip
