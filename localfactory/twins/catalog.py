@@ -63,6 +63,12 @@ def shipped_twin_dirs() -> list[Path]:
     return [Path(__file__).resolve().parent.parent / "_bundled" / "twins"]
 
 
+def is_shipped(manifest: TwinManifest) -> bool:
+    """Whether the twin comes with localfactory (else it is one of the user's own)."""
+    folder = manifest.folder.resolve()
+    return any(folder.is_relative_to(d.resolve()) for d in shipped_twin_dirs())
+
+
 def user_twin_dir() -> Path:
     """The user's own twins (made with ``localfactory twin new``), one folder each."""
     return locations.data_dir() / "user-twins"

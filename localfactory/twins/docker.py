@@ -10,6 +10,7 @@ localfactory.twins.serve NAME``; containers use host networking and listen on
 from __future__ import annotations
 
 import gzip
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import localfactory
 from localfactory.errors import UserError
-from localfactory.twins.catalog import TwinManifest
+from localfactory.twins.catalog import TwinManifest, is_shipped
 from localfactory.twins.docker_base import ensure_base, has_image
 from localfactory.twins.docker_wheels import ImagePython, dependency_wheels, localfactory_wheel
 
@@ -29,12 +30,14 @@ if TYPE_CHECKING:
 Say = Callable[[str], None]
 VENV = "/opt/localfactory"
 SNAPSHOTS = "/var/lib/localfactory/snapshots"
+USER_TWINS = "/var/lib/localfactory/user-twins"
+"""The user's twins folder inside an image (XDG_DATA_HOME is /var/lib there)."""
 TWIN_LABEL = "io.localfactory.twin"
 
 _DOCKERFILE = """\
 FROM {base}
 COPY wheels /tmp/wheels
-RUN python3 -m venv {venv} \\
+{user_twin}RUN python3 -m venv {venv} \\
  && {venv}/bin/pip install --quiet --no-index --no-cache-dir --disable-pip-version-check \\
     --find-links /tmp/wheels localfactory=={version} {requirements} \\
  && rm -rf /tmp/wheels
@@ -99,7 +102,14 @@ def build_image(
         context = Path(folder)
         requirements = dependency_wheels(target, context / "wheels", say)
         localfactory_wheel(context / "wheels")
+        user_twin = ""
+        if not is_shipped(manifest):  # a twin of the user's own: its folder goes in as it is
+            shutil.copytree(
+                manifest.folder, context / "twin", ignore=shutil.ignore_patterns("__pycache__")
+            )
+            user_twin = f"COPY twin {USER_TWINS}/{manifest.name}\n"
         dockerfile = _DOCKERFILE.format(
+            user_twin=user_twin,
             base=base,
             venv=VENV,
             version=localfactory.__version__,

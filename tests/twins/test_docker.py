@@ -8,9 +8,11 @@ per engine); later runs reuse it.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -127,3 +129,46 @@ def call_admin_fails(base: str) -> bool:
     except OSError:
         return True
     return False
+
+
+@pytest.mark.timeout(600)
+def test_a_twin_of_the_user_s_own_is_packaged_into_its_image(
+    engine: object, data_home: Path
+) -> None:
+    """`twin new` writes into the user's twins folder, outside the package: `twin build` must
+    carry that folder into the image, or the container would not know the twin."""
+    from tests.twins.test_twin_new import DOCUMENT
+
+    folder = data_home / "localfactory" / "user-twins" / "shelf"
+    made = lf(
+        data_home, "new", "shelf", "--from", str(DOCUMENT), "--out", str(folder), "--no-model"
+    )
+    assert made.returncode == 0, made.stderr
+    built = lf(data_home, "build", "shelf", timeout=540)
+    assert built.returncode == 0, built.stderr
+    port = free_port()
+    try:
+        up = lf(data_home, "up", "shelf", "--port", str(port))
+        assert up.returncode == 0, up.stderr
+        assert "running in Docker" in up.stdout
+        base = f"http://127.0.0.1:{port}"
+        assert call_admin(base, "GET", "/_twin/health")[1]["twin"] == "shelf"
+        _, issued = call_admin(base, "POST", "/_twin/tokens", {})
+        request = urllib.request.Request(
+            f"{base}/v1/books",
+            data=json.dumps({"title": "Dune", "author": "Frank Herbert"}).encode(),
+            method="POST",
+            headers={
+                "content-type": "application/json",
+                "authorization": f"Bearer {issued['token']}",
+            },
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 201
+            assert json.loads(response.read())["title"] == "Dune"
+    finally:
+        lf(data_home, "down", "shelf")
+        import docker
+
+        client: docker.DockerClient = engine  # type: ignore[assignment]
+        client.images.remove(image_tag("shelf"), force=True)
