@@ -138,6 +138,9 @@ class FactorySettings(_Section):
     max_stage_retries: int = Field(default=3, ge=1)
     """How often one stage may produce unusable output in a row before the run stops."""
 
+    test_extensions: int = Field(default=1, ge=0)
+    """Times in a run the test writer may add tests when the holdout scenarios fail code that passes every test (the tests miss a behaviour); after that such failures go straight to the coder."""
+
     repair_candidates: int = Field(default=3, ge=1)
     """Answers a repair may try: when the coder's first (greedy) answer still fails tests, up to this many in all, the others sampled; the one passing the most tests is kept."""
 

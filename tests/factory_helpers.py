@@ -71,12 +71,14 @@ def make_project(root: Path, *, iterations: int = 4, scenario: str | None = SCEN
 
 def settings_for(root: Path, **env: str) -> Any:
     """Settings of the project at ``root``; mypy is off unless a test turns it on (it is slow),
-    the scrutiny stage reviews without a judge unless a test scripts one, and a repair asks
-    for one answer unless a test scripts sampled candidates."""
+    the scrutiny stage reviews without a judge unless a test scripts one, a repair asks for
+    one answer unless a test scripts sampled candidates, and a failed holdout goes straight to
+    the coder unless a test scripts the test writer's extension."""
     env = {
         "LOCALFACTORY_FACTORY__MYPY": "false",
         "LOCALFACTORY_VALIDATORS__SCRUTINY": "static",
         "LOCALFACTORY_FACTORY__REPAIR_CANDIDATES": "1",
+        "LOCALFACTORY_FACTORY__TEST_EXTENSIONS": "0",
         **env,
     }
     return load_settings(cwd=root, user_file=root / "no-user-config.toml", environ=env)

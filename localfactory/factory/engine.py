@@ -50,11 +50,12 @@ STAGES: dict[State, Callable[[StageContext], StageResult]] = {
     State.REPAIR: stages.repair,
     State.REVISE_TESTS: stages.revise_tests,
     State.VALIDATE: holdout.validate,
+    State.EXTEND_TESTS: stages.extend_tests,
     State.DELIVER: deliver,
 }
 _ORDER = [State.PLAN, State.WRITE_TESTS, State.CONFIRM_RED, State.IMPLEMENT, State.CHECK,
           State.SCRUTINIZE, State.STRENGTHEN_TESTS, State.REVISE_TESTS, State.REPAIR,
-          State.VALIDATE, State.DELIVER]  # fmt: skip
+          State.VALIDATE, State.EXTEND_TESTS, State.DELIVER]  # fmt: skip
 
 
 class Factory:

@@ -239,6 +239,12 @@ def merge_functions(existing: str, block: str) -> str | None:
             replacements.append(((len(old_lines), len(old_lines)), ["", "", *text]))
     for (s, e), text in sorted(replacements, key=lambda r: r[0], reverse=True):
         old_lines[s:e] = text
+    _add_imports(old_tree, new_tree, old_lines)
+    return "\n".join(old_lines).rstrip() + "\n"
+
+
+def _add_imports(old_tree: ast.Module, new_tree: ast.Module, old_lines: list[str]) -> None:
+    """Put the imports of ``new_tree`` that ``old_tree`` lacks after the old file's last import."""
     have = {ast.unparse(n) for n in old_tree.body if isinstance(n, ast.Import | ast.ImportFrom)}
     added = [
         ast.unparse(n)
@@ -249,4 +255,38 @@ def merge_functions(existing: str, block: str) -> str | None:
         imports = [n for n in old_tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
         at = imports[-1].end_lineno if imports and imports[-1].end_lineno else 0
         old_lines[at:at] = added
-    return "\n".join(old_lines).rstrip() + "\n"
+
+
+def append_tests(existing: str, block: str) -> tuple[str, list[str]]:
+    """``existing`` tests with the tests of ``block`` that it lacks appended; the names of
+    the tests appended. A test repeated word for word is left out; a test function that reuses
+    an existing name with other content is appended under a new name (``<name>_more``), so no
+    existing test changes. Helpers and fixtures the file lacks come along. Both must parse."""
+    old_tree, new_tree = ast.parse(existing), ast.parse(block)
+    old_defs, new_defs = _top_level_defs(old_tree), _top_level_defs(new_tree)
+    old_lines, new_lines = existing.splitlines(), block.splitlines()
+    taken = set(old_defs)
+    appended: list[str] = []
+    for name, node in new_defs.items():
+        if name in old_defs and ast.dump(old_defs[name]) == ast.dump(node):
+            continue
+        is_test = name.lower().startswith("test")
+        renamable = is_test and isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        if name in taken and not renamable:
+            continue
+        start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+        text = new_lines[start - 1 : node.end_lineno]
+        fresh = name
+        while fresh in taken:
+            fresh += "_more"
+        if fresh != name:
+            text = [line.replace(f"def {name}(", f"def {fresh}(", 1) for line in text]
+        taken.add(fresh)
+        old_lines += ["", "", *text]
+        if is_test:
+            appended.append(fresh)
+    if appended:
+        _add_imports(old_tree, new_tree, old_lines)
+    else:
+        old_lines = existing.splitlines()  # helpers alone add nothing worth running
+    return "\n".join(old_lines).rstrip() + "\n", appended

@@ -30,6 +30,8 @@ class State(StrEnum):
     """Rewrite the code from condensed feedback."""
     REVISE_TESTS = "revise_tests"
     """Repairs leave the same tests failing: re-read them against the spec, fix one that contradicts it."""
+    EXTEND_TESTS = "extend_tests"
+    """Users' checks failed code that passes every test: the test writer adds tests for what the tests miss."""
     VALIDATE = "validate"
     """Run the holdout scenarios against the built software: satisfaction."""
     DELIVER = "deliver"
@@ -55,6 +57,8 @@ class Outcome(StrEnum):
     """A budget ran out (iterations, tokens, wall time)."""
     WEAK_TESTS = "weak_tests"
     """The review found tests that check nothing: have them rewritten."""
+    UNCOVERED = "uncovered"
+    """The holdout failed code that passes every test: the tests miss a behaviour, have them extended."""
     ERROR = "error"
     """Something outside the model's control broke (a missing model, a full disk)."""
 
@@ -82,6 +86,9 @@ TRANSITIONS: dict[tuple[State, Outcome], State] = {
     (State.REPAIR, Outcome.RETRY): State.REPAIR,
     (State.VALIDATE, Outcome.OK): State.DELIVER,
     (State.VALIDATE, Outcome.FAILING): State.REPAIR,
+    (State.VALIDATE, Outcome.UNCOVERED): State.EXTEND_TESTS,
+    (State.EXTEND_TESTS, Outcome.OK): State.CHECK,
+    (State.EXTEND_TESTS, Outcome.FAILING): State.REPAIR,
     (State.DELIVER, Outcome.OK): State.DONE,
 }
 """Where each stage's outcome leads. BUDGET and ERROR lead to FAILED from every state."""

@@ -137,6 +137,29 @@ other test as it is. If every failing test agrees with the specification, answer
     + FILE_FORMAT
 )
 
+EXTEND_TESTS = (
+    """Here is a specification of software to build.
+
+{spec}
+
+The tests so far (`{test_path}`); the current code passes all of them:
+```python
+{tests}
+```
+
+Yet users who tried the software found that it still does something wrong:
+{feedback}
+
+So the tests miss a behaviour the specification asks for. Go through the acceptance criteria one
+by one. For each requirement or edge case that no test above checks yet (for example other kinds
+of characters, empty input, negative or very large numbers, the errors required), write a new
+test function that asserts the exact result the specification gives. Write only the new tests,
+with the imports they need; do not repeat the tests above.
+
+"""
+    + FILE_FORMAT
+)
+
 STRENGTHEN_TESTS = (
     """Here is a specification of software to build.
 

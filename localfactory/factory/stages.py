@@ -12,7 +12,7 @@ import ast
 
 from localfactory.factory import prompts
 from localfactory.factory.context import StageContext, StageResult
-from localfactory.factory.extract import FileEdit, extract_files, merge_functions
+from localfactory.factory.extract import FileEdit, append_tests, extract_files, merge_functions
 from localfactory.factory.layout import function_names, normalize_tests, stub_source
 from localfactory.factory.machine import Outcome
 from localfactory.factory.workspace import UnsafePath
@@ -147,10 +147,7 @@ def write_tests(ctx: StageContext) -> StageResult:
     if issue is not None or edit is None:
         ctx.put_note("tests_problem", issue or "no test file")
         return StageResult(Outcome.RETRY, f"unusable tests: {issue}")
-    content, changes = normalize_tests(edit.content, ctx.spec, ctx.layout)
-    for change in changes:
-        ctx.log(f"tests: {change}")
-    ctx.workspace.write(test_path, content)
+    content = _save_tests(ctx, edit.content)
     count = content.count("def test")
     return StageResult(Outcome.OK, f"wrote {count} test(s) in {test_path}", {"tests": count})
 
@@ -324,32 +321,51 @@ def _test_count(source: str) -> int:
     )
 
 
-def revise_tests(ctx: StageContext) -> StageResult:
-    """The test writer re-reads the tests that repairs cannot fix; it may correct them, never drop them."""
+def _save_tests(ctx: StageContext, content: str) -> str:
+    """Write the test file, normalised (see :func:`normalize_tests`, each change logged)."""
+    content, changes = normalize_tests(content, ctx.spec, ctx.layout)
+    for change in changes:
+        ctx.log(f"tests: {change}")
+    ctx.workspace.write(ctx.layout.test_path, content)
+    return content
+
+
+def _test_writer_edit(
+    ctx: StageContext, template: str, **fields: str
+) -> tuple[str, FileEdit | None, str | None, str]:
+    """Ask the test writer to rework the test file with ``template`` (given the spec, the
+    current tests and ``fields``): the current tests, the new file (or None), what makes it
+    unusable (or None), and the answer's text."""
     test_path = ctx.layout.test_path
     current = ctx.workspace.read(test_path) or ""
-    failing = [f for f in (ctx.note("stuck_tests") or "").split("\n") if f]
-    questioned = {"questioned": failing}
-    prompt = prompts.REVISE_TESTS.format(
-        spec=render_for_prompt(ctx.spec),
-        test_path=test_path,
-        tests=current,
-        code_path=ctx.layout.code_path,
-        code=ctx.workspace.read(ctx.layout.code_path) or "",
-        path=test_path,
-        failing=", ".join(f.rsplit(".", 1)[-1] for f in failing),
-        feedback=ctx.note("feedback") or "",
-    )
+    prompt = template.format(
+        spec=render_for_prompt(ctx.spec), test_path=test_path, tests=current, path=test_path,
+        **fields,
+    )  # fmt: skip
     answer = ctx.gateway.chat(
         "test_writer", _messages(prompt), options={"max_tokens": TESTS_TOKENS}
     )
     found = extract_files(answer.text, expected=[test_path])
     edit = _pick(found.edits, test_path, folder="tests/")
-    if edit is None and prompts.TESTS_ARE_RIGHT in answer.text:
+    return current, edit, _python_problem(edit, test_path, found.skipped), answer.text
+
+
+def revise_tests(ctx: StageContext) -> StageResult:
+    """The test writer re-reads the tests that repairs cannot fix; it may correct them, never drop them."""
+    test_path = ctx.layout.test_path
+    failing = [f for f in (ctx.note("stuck_tests") or "").split("\n") if f]
+    questioned = {"questioned": failing}
+    current, edit, issue, answer = _test_writer_edit(
+        ctx, prompts.REVISE_TESTS,
+        code_path=ctx.layout.code_path,
+        code=ctx.workspace.read(ctx.layout.code_path) or "",
+        failing=", ".join(f.rsplit(".", 1)[-1] for f in failing),
+        feedback=ctx.note("feedback") or "",
+    )  # fmt: skip
+    if edit is None and prompts.TESTS_ARE_RIGHT in answer:
         return StageResult(
             Outcome.FAILING, "the test writer stands by the failing tests", questioned
         )
-    issue = _python_problem(edit, test_path, found.skipped)
     if issue is None and edit is not None and _test_count(edit.content) < _test_count(current):
         issue = "the revised file has fewer tests than before (tests may be corrected, not removed)"
     if issue is not None or edit is None:
@@ -367,26 +383,42 @@ def revise_tests(ctx: StageContext) -> StageResult:
     )
 
 
+def extend_tests(ctx: StageContext) -> StageResult:
+    """The holdout failed code that passes every test: the test writer adds tests for what the
+    tests miss (appended; no existing test changes). New tests go to the checks, where a
+    failing one gives the coder a concrete case; an unusable answer sends the users' feedback
+    to the coder as it is."""
+    test_path = ctx.layout.test_path
+    current, edit, issue, _ = _test_writer_edit(
+        ctx, prompts.EXTEND_TESTS, feedback=ctx.note("feedback") or "(no details)"
+    )
+    added: list[str] = []
+    if issue is None and edit is not None:
+        content, added = append_tests(current, edit.content)
+        if not added:
+            issue = "the answer had no test that the file lacks"
+    if issue is not None or edit is None:
+        ctx.log(f"no tests added: {issue}", level="warning")
+        return StageResult(
+            Outcome.FAILING, f"no tests added ({issue}); to the coder", {"added": []}
+        )
+    content = _save_tests(ctx, content)
+    return StageResult(
+        Outcome.OK,
+        f"added {len(added)} test(s) to {test_path}: {', '.join(added)}",
+        {"added": added, "tests": _test_count(content)},
+    )
+
+
 def strengthen_tests(ctx: StageContext) -> StageResult:
     """The test writer rewrites the tests the review found checking nothing (never drops any).
     An unusable answer leaves the tests as they were: the checks and the review run again."""
     from localfactory.validators.static_review import assertless_tests
 
     test_path = ctx.layout.test_path
-    current = ctx.workspace.read(test_path) or ""
-    prompt = prompts.STRENGTHEN_TESTS.format(
-        spec=render_for_prompt(ctx.spec),
-        test_path=test_path,
-        tests=current,
-        findings=ctx.note("weak_tests") or "",
-        path=test_path,
+    current, edit, issue, _ = _test_writer_edit(
+        ctx, prompts.STRENGTHEN_TESTS, findings=ctx.note("weak_tests") or ""
     )
-    answer = ctx.gateway.chat(
-        "test_writer", _messages(prompt), options={"max_tokens": TESTS_TOKENS}
-    )
-    found = extract_files(answer.text, expected=[test_path])
-    edit = _pick(found.edits, test_path, folder="tests/")
-    issue = _python_problem(edit, test_path, found.skipped)
     if issue is None and edit is not None:
         if _test_count(edit.content) < _test_count(current):
             issue = "the rewritten file has fewer tests than before"
@@ -397,10 +429,7 @@ def strengthen_tests(ctx: StageContext) -> StageResult:
     if issue is not None or edit is None:
         ctx.log(f"tests kept as they were: {issue}", level="warning")
         return StageResult(Outcome.OK, f"tests kept as they were ({issue})", {"changed": False})
-    content, changes = normalize_tests(edit.content, ctx.spec, ctx.layout)
-    for change in changes:
-        ctx.log(f"tests: {change}")
-    ctx.workspace.write(test_path, content)
+    content = _save_tests(ctx, edit.content)
     return StageResult(
         Outcome.OK,
         f"rewrote the tests that checked nothing in {test_path}",

@@ -38,11 +38,12 @@ def _spec(folder: Path, level: str, name: str, scenarios: Path | None, iteration
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     """The shared test settings without mypy in the factory's checks (slow, and not judged here),
-    a scrutiny stage that needs no judge (the scripted models have none) and one answer per
-    repair."""
+    a scrutiny stage that needs no judge (the scripted models have none), one answer per
+    repair and no test extension."""
     settings.factory.mypy = False
     settings.validators.scrutiny = "static"
     settings.factory.repair_candidates = 1
+    settings.factory.test_extensions = 0
     return settings
 
 

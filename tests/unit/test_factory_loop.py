@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from localfactory.factory.audit import audit_run
 from localfactory.factory.engine import Factory
 from localfactory.factory.workspace import Workspace
+from localfactory.spec import load_spec
 from localfactory.store import RunStore
 from tests.factory_helpers import (
     EMPTY_TESTS,
@@ -119,6 +121,64 @@ def test_holdout_failure_goes_back_as_a_symptom_without_scenario_content(tmp_pat
     assert "123456" not in repair_prompt and "777777" not in repair_prompt
     sat = [t.reason for t in store.transitions(run.id) if t.from_state == "validate"]
     assert sat[0].startswith("satisfaction 0%") and sat[1].startswith("satisfaction 100%")
+
+
+# The test writer's answer to "users found a failure your tests miss": the old tests repeated
+# (as small models do) and one new test that catches the overfit code.
+EXTENDED = TESTS.replace(
+    "```\n", "\n\ndef test_large_numbers():\n    assert add(100, 200) == 300\n```\n"
+)
+
+
+def test_holdout_failure_of_code_passing_every_test_has_the_tests_extended(
+    tmp_path: Path,
+) -> None:
+    models = ScriptedModels(
+        {"planner": [PLAN], "test_writer": [TESTS, EXTENDED], "coder": [OVERFIT, RIGHT]}
+    )
+    _, store, run, _ = build(tmp_path, models, LOCALFACTORY_FACTORY__TEST_EXTENSIONS="1")
+    assert run.status.value == "succeeded"
+    assert states(store, run.id)[3:10] == [
+        "check", "scrutinize", "validate", "extend_tests", "check", "repair", "check",
+    ]  # fmt: skip
+    extend_prompt = [p for role, p in models.prompts if role == "test_writer"][1]
+    assert "check 'random-sums'" in extend_prompt and "def test_small" in extend_prompt
+    # The coder now sees a failing test, a concrete case, instead of a symptom.
+    repair_prompt = [p for role, p in models.prompts if role == "coder"][1]
+    assert "test_large_numbers" in repair_prompt
+    tests = Workspace(tmp_path / "build" / "adder").read("tests/test_adder.py") or ""
+    assert tests.count("def test_small") == 1 and "def test_negative" in tests
+    assert "def test_large_numbers" in tests
+    spec = load_spec(tmp_path / "adder.md")
+    assert audit_run(store, run.id, spec, tmp_path / "scenarios").leaks == []
+
+
+def test_tests_are_extended_once_a_run_then_the_coder_gets_the_symptom(tmp_path: Path) -> None:
+    # The added test passes on the overfit code too: it does not catch the failure.
+    useless = TESTS.replace("```\n", "\n\ndef test_one_more():\n    assert add(1, 2) == 3\n```\n")
+    models = ScriptedModels(
+        {"planner": [PLAN], "test_writer": [TESTS, useless], "coder": [OVERFIT, RIGHT]}
+    )
+    _, store, run, _ = build(tmp_path, models, LOCALFACTORY_FACTORY__TEST_EXTENSIONS="1")
+    assert run.status.value == "succeeded"
+    assert states(store, run.id)[3:11] == [
+        "check", "scrutinize", "validate", "extend_tests", "check", "scrutinize", "validate",
+        "repair",
+    ]  # fmt: skip
+    repair_prompt = [p for role, p in models.prompts if role == "coder"][1]
+    assert "check 'random-sums'" in repair_prompt
+
+
+def test_an_extension_without_new_tests_sends_the_symptom_to_the_coder(tmp_path: Path) -> None:
+    models = ScriptedModels(
+        {"planner": [PLAN], "test_writer": [TESTS, TESTS], "coder": [OVERFIT, RIGHT]}
+    )
+    _, store, run, _ = build(tmp_path, models, LOCALFACTORY_FACTORY__TEST_EXTENSIONS="1")
+    assert run.status.value == "succeeded"
+    after = states(store, run.id)
+    assert after[after.index("extend_tests") :][:3] == ["extend_tests", "repair", "check"]
+    extend = next(t for t in store.transitions(run.id) if t.from_state == "extend_tests")
+    assert "no tests added (the answer had no test that the file lacks)" in extend.reason
 
 
 def test_strict_holdout_withholds_even_the_symptom(tmp_path: Path) -> None:
