@@ -72,13 +72,19 @@ class ModelScore:
     consistent: int = 0
     undecided: int = 0
     invalid: int = 0
+    failed: int = 0
+    """Items judged a decided fail (in the factory, only these send work back)."""
+    failed_rightly: int = 0
+    """Of those, the ones labelled fail."""
+    labelled_fail: int = 0
     seconds: float = 0.0
     by_kind: dict[str, list[int]] = field(default_factory=dict)
     """kind → [agreed, items]."""
     error: str | None = None
 
-    def rate(self, n: int) -> str:
-        return f"{n / self.items:.0%} ({n}/{self.items})" if self.items else "-"
+    def rate(self, n: int, of: int | None = None) -> str:
+        total = self.items if of is None else of
+        return f"{n / total:.0%} ({n}/{total})" if total else "-"
 
 
 @dataclass
@@ -86,7 +92,10 @@ class JudgeBench:
     scores: list[ModelScore]
 
     def lines(self) -> list[str]:
-        head = f"{'MODEL':<22} {'AGREEMENT':<13} {'SELF-CONSISTENT':<15} {'CODE':<9} {'OUTPUT':<9} {'UNDECIDED':>9} {'INVALID':>7} {'TIME':>7}"
+        head = (
+            f"{'MODEL':<22} {'AGREEMENT':<13} {'SELF-CONSISTENT':<15} {'CODE':<9} {'OUTPUT':<9} "
+            f"{'FAILS RIGHT':<13} {'BAD CAUGHT':<13} {'UNDECIDED':>9} {'INVALID':>7} {'TIME':>7}"
+        )
         out = [head]
         for s in self.scores:
             if s.error:
@@ -95,8 +104,15 @@ class JudgeBench:
             kinds = [f"{a}/{n}" for a, n in (s.by_kind.get(k, [0, 0]) for k in ("code", "output"))]
             out.append(
                 f"{s.model:<22} {s.rate(s.agreed):<13} {s.rate(s.consistent):<15} {kinds[0]:<9} "
-                f"{kinds[1]:<9} {s.undecided:>9} {s.invalid:>7} {s.seconds:>6.0f}s"
+                f"{kinds[1]:<9} {s.rate(s.failed_rightly, s.failed):<13} "
+                f"{s.rate(s.failed_rightly, s.labelled_fail):<13} "
+                f"{s.undecided:>9} {s.invalid:>7} {s.seconds:>6.0f}s"
             )
+        out.append(
+            "Only a decided fail sends work back in the factory: FAILS RIGHT is how often such a "
+            "verdict was right (a wrong one costs a repair round), BAD CAUGHT how much of the "
+            "labelled-bad work it caught."
+        )
         return out
 
 
@@ -121,6 +137,9 @@ def score_model(
         score.consistent += j.consistent
         score.undecided += j.outcome == "undecided"
         score.invalid += sum(1 for a in j.answers if a.verdict is None)
+        score.failed += j.outcome == "fail"
+        score.failed_rightly += j.outcome == "fail" and item.label == "fail"
+        score.labelled_fail += item.label == "fail"
         kind = score.by_kind.setdefault(item.kind, [0, 0])
         kind[0] += agreed
         kind[1] += 1

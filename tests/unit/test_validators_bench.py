@@ -67,10 +67,25 @@ def test_agreement_and_self_consistency_are_counted_per_model(settings):
     assert score.by_kind == {"code": [1, 2], "output": [1, 2]}
     lines = JudgeBench([score, ModelScore("qwen2.5-coder-7b", error="not installed")]).lines()
     assert lines[0].split() == [
-        "MODEL", "AGREEMENT", "SELF-CONSISTENT", "CODE", "OUTPUT", "UNDECIDED", "INVALID", "TIME",
+        "MODEL", "AGREEMENT", "SELF-CONSISTENT", "CODE", "OUTPUT", "FAILS", "RIGHT", "BAD",
+        "CAUGHT", "UNDECIDED", "INVALID", "TIME",
     ]  # fmt: skip
-    assert lines[1].split()[:7] == ["m", "50%", "(2/4)", "75%", "(3/4)", "1/2", "1/2"]
+    # no decided fail at all: nothing was sent back, and none of the two bad items was caught
+    assert lines[1].split()[:10] == [
+        "m", "50%", "(2/4)", "75%", "(3/4)", "1/2", "1/2", "-", "0%", "(0/2)",
+    ]  # fmt: skip
     assert lines[2] == f"{'qwen2.5-coder-7b':<22} error: not installed"
+
+
+def test_fails_right_and_bad_caught_measure_what_a_send_back_is_worth(settings):
+    items = first_of_each_kind(load_calibration(), 2)
+    labels = {judged(i): i.label for i in items}
+    labels[judged(items[0])] = "fail"  # good code judged bad: a wrong send-back
+    score = score_model("m", oracle(labels, set()), items, settings)
+    # decided fails: the good slugify (wrong), the bad slugify and the bad output (right)
+    assert (score.failed, score.failed_rightly, score.labelled_fail) == (3, 2, 2)
+    row = JudgeBench([score]).lines()[1].split()
+    assert row[7:11] == ["67%", "(2/3)", "100%", "(2/2)"]
 
 
 def test_the_default_models_are_the_judge_and_the_senior_judge(settings):
