@@ -10,6 +10,7 @@ the right reason (the missing behaviour), not because an import fails.
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 
 from localfactory.spec import CliInterface, LibraryInterface, ServiceInterface, Spec
@@ -159,3 +160,62 @@ def normalize_tests(source: str, spec: Spec, layout: Layout) -> tuple[str, list[
     for start, count, insert in sorted(edits, key=lambda e: (e[0], -e[1]), reverse=True):
         lines[start : start + count] = insert
     return "\n".join(lines).rstrip() + "\n", changes
+
+
+_TOP_DEF = re.compile(r"(?:async\s+)?def\s+(\w+)|class\s+(\w+)")
+
+
+def _block_at(lines: list[str], index: int) -> tuple[int, int, str] | None:
+    """The top-level ``def``/``class`` (with its decorators) holding line ``index``: its first
+    line, the line after it, and its name; None when that line is outside any."""
+    start = index
+    while start >= 0 and not _TOP_DEF.match(lines[start]):
+        start -= 1
+    if start < 0:
+        return None
+    found = _TOP_DEF.match(lines[start])
+    assert found is not None
+    name = found.group(1) or found.group(2)
+    end = max(index, start) + 1
+    while end < len(lines) and (not lines[end].strip() or lines[end][0] in " \t#)]}"):
+        end += 1
+    while start > 0 and lines[start - 1].startswith("@"):
+        start -= 1
+    return start, end, name
+
+
+def salvage_tests(source: str, *, truncated: bool = False) -> tuple[str, list[str]] | None:
+    """A test file that does not parse (or was cut off), with the test functions that break it
+    dropped, and their names; None when that leaves no test, or the fault is outside a test.
+
+    Small models often get one test wrong (a quote inside a string, ``==`` cut off at the token
+    limit) and the rest right; asking again tends to repeat the same line. Keeping the good
+    tests and saying which were dropped serves better than failing the whole stage.
+    """
+    lines = source.rstrip().splitlines()
+    dropped: list[str] = []
+    if truncated:  # the last block was being written when the answer was cut off
+        block = _block_at(lines, len(lines) - 1)
+        if block is None or not block[2].lower().startswith("test"):
+            return None
+        del lines[block[0] :]
+        dropped.append(block[2])
+    for _ in range(8):
+        text = "\n".join(lines).rstrip() + "\n"
+        try:
+            tree = ast.parse(text)
+        except SyntaxError as exc:
+            at = min(max((exc.lineno or 1) - 1, 0), len(lines) - 1)
+            block = _block_at(lines, at)
+            if block is None or not block[2].lower().startswith("test"):
+                return None
+            del lines[block[0] : block[1]]
+            dropped.append(block[2])
+            continue
+        tests = [
+            n
+            for n in ast.walk(tree)
+            if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name.startswith("test")
+        ]
+        return (text, dropped) if tests and dropped else None
+    return None

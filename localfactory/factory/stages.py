@@ -13,7 +13,7 @@ import ast
 from localfactory.factory import prompts
 from localfactory.factory.context import StageContext, StageResult
 from localfactory.factory.extract import FileEdit, append_tests, extract_files, merge_functions
-from localfactory.factory.layout import function_names, normalize_tests, stub_source
+from localfactory.factory.layout import function_names, normalize_tests, salvage_tests, stub_source
 from localfactory.factory.machine import Outcome
 from localfactory.factory.workspace import UnsafePath
 from localfactory.llm.call import Message
@@ -117,6 +117,21 @@ def _python_problem(edit: FileEdit | None, path: str, skipped: list[str]) -> str
     return None
 
 
+def _salvaged(
+    ctx: StageContext, edit: FileEdit | None, issue: str | None
+) -> tuple[FileEdit | None, str | None]:
+    """A test file with a syntax error or cut off keeps its good tests: the broken ones are
+    dropped (and logged) instead of asking again, which tends to repeat the same line."""
+    if issue is None or edit is None:
+        return edit, issue
+    saved = salvage_tests(edit.content, truncated=edit.truncated)
+    if saved is None:
+        return edit, issue
+    content, dropped = saved
+    ctx.log(f"tests: dropped {', '.join(dropped)}, which broke the file ({issue})", level="warning")
+    return FileEdit(edit.path, content), None
+
+
 def write_tests(ctx: StageContext) -> StageResult:
     test_path = ctx.layout.test_path
     prompt = prompts.TESTS.format(
@@ -134,7 +149,7 @@ def write_tests(ctx: StageContext) -> StageResult:
     )
     found = extract_files(answer.text, expected=[test_path])
     edit = _pick(found.edits, test_path, folder="tests/")
-    issue = _python_problem(edit, test_path, found.skipped)
+    edit, issue = _salvaged(ctx, edit, _python_problem(edit, test_path, found.skipped))
     if issue is None and edit is not None:
         tree = ast.parse(edit.content)
         tests = [
@@ -347,7 +362,8 @@ def _test_writer_edit(
     )
     found = extract_files(answer.text, expected=[test_path])
     edit = _pick(found.edits, test_path, folder="tests/")
-    return current, edit, _python_problem(edit, test_path, found.skipped), answer.text
+    edit, issue = _salvaged(ctx, edit, _python_problem(edit, test_path, found.skipped))
+    return current, edit, issue, answer.text
 
 
 def revise_tests(ctx: StageContext) -> StageResult:

@@ -191,3 +191,52 @@ def test_a_closing_fence_before_the_next_path_is_kept() -> None:
 def test_an_answer_ending_in_an_opening_fence_is_read_without_error(answer: str) -> None:
     # seen in bench factory: this crashed extraction (IndexError); now nothing usable comes out
     assert all(e.truncated for e in extract_files(answer, expected=["chunking.py"]).edits)
+
+
+BROKEN_TESTS = '''from csv_line import format_line, parse_line
+import pytest
+
+
+def test_parse():
+    assert parse_line("a,b") == ["a", "b"]
+
+
+@pytest.mark.parametrize("x", [1])
+def test_format_quotes(x):
+    assert format_line(["a", 'say "hi"']) == "a,"say ""hi"""
+
+
+def test_empty():
+    assert parse_line("") == [""]
+'''
+
+
+def test_a_test_that_breaks_the_file_is_dropped_and_the_others_kept() -> None:
+    from localfactory.factory.layout import salvage_tests
+
+    # Seen on the 1.5B: a quote inside a string opens a triple-quoted literal to the end.
+    saved = salvage_tests(BROKEN_TESTS)
+    assert saved is not None
+    content, dropped = saved
+    assert dropped == ["test_format_quotes"]
+    assert "def test_parse" in content and "def test_empty" in content
+    assert "parametrize" not in content  # its decorator went with it
+
+
+def test_a_test_file_cut_off_loses_its_last_test_even_when_it_parses() -> None:
+    from localfactory.factory.layout import salvage_tests
+
+    good = BROKEN_TESTS.replace('"a,"say ""hi"""', '\'a,"say ""hi"""\'')
+    # Cut inside a number: `== 2` of `== 25` still parses, but is not what was meant.
+    cut = good + "\n\ndef test_count():\n    assert len(parse_line('a,b')) == 2"
+    content, dropped = salvage_tests(cut, truncated=True) or ("", [])
+    assert dropped == ["test_count"] and "test_count" not in content
+    assert content.count("def test_") == 3
+
+
+def test_nothing_is_salvaged_when_the_fault_is_outside_the_tests_or_no_test_is_left() -> None:
+    from localfactory.factory.layout import salvage_tests
+
+    assert salvage_tests("from x import (\n\ndef test_a():\n    assert 1\n") is None
+    assert salvage_tests("def test_a():\n    assert f(') == 1\n") is None
+    assert salvage_tests("def test_a():\n    assert 1 == 1\n") is None  # nothing was broken

@@ -340,6 +340,21 @@ def test_code_with_a_syntax_error_is_retried_showing_the_bad_line(tmp_path: Path
     assert "syntax error on line 2" in retry_prompt and "`return a +* b`" in retry_prompt
 
 
+def test_a_test_with_a_syntax_error_is_dropped_and_the_good_tests_kept(tmp_path: Path) -> None:
+    broken = TESTS.replace(
+        "def test_negative",
+        "def test_quotes():\n    assert add('1', \"2') == '12'\n\n\ndef test_negative",
+    )
+    models = ScriptedModels({"planner": [PLAN], "test_writer": [broken], "coder": [RIGHT]})
+    _, store, run, lines = build(tmp_path, models)
+    assert run.status.value == "succeeded"
+    assert states(store, run.id)[:2] == ["write_tests", "confirm_red"]  # not asked again
+    tests = Workspace(tmp_path / "build" / "adder").read("tests/test_adder.py") or ""
+    assert "def test_small" in tests and "def test_negative" in tests
+    assert "test_quotes" not in tests
+    assert any("dropped test_quotes, which broke the file" in line for line in lines)
+
+
 def test_a_test_both_sides_stand_by_is_skipped_as_disputed_and_the_holdout_decides(
     tmp_path: Path,
 ) -> None:
