@@ -69,6 +69,9 @@ exactly the given signature, following the acceptance criteria.
     + prompts.FILE_FORMAT
 )
 
+SINGLE_SHOT_ANSWER = "answer.md"
+"""The single-shot answer as the model gave it, kept beside the files taken from it."""
+
 MakeSandbox = Callable[[Path, Limits], Sandbox]
 
 
@@ -186,6 +189,7 @@ def single_shot(
         return _attempt(Satisfaction([], 1.0), time.monotonic() - started, 0, exc.message)
     seconds = time.monotonic() - started
     tokens = result.prompt_tokens + result.generated_tokens
+    (folder / SINGLE_SHOT_ANSWER).write_text(result.text)  # to see why a side lost, later
     ws = Workspace(folder)
     for path, content in layout.extra_files:
         ws.write(path, content)

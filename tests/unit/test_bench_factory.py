@@ -192,6 +192,8 @@ def test_an_answer_without_code_and_a_crashing_factory_are_reported(
     )  # fmt: skip
     (result,) = report.results
     assert result.single_shot.status == "no code for the module"
+    kept = tmp_path / "work" / "single-shot" / "adder" / bench.SINGLE_SHOT_ANSWER
+    assert kept.read_text() == "I cannot write that."
     assert not result.single_shot.solved and result.single_shot.passed == 0
     assert result.factory.status == "crashed: RuntimeError: the engine fell over"
     assert not result.factory.solved
