@@ -194,17 +194,24 @@ def disputed_tests(ctx: StageContext, failing: list[str]) -> list[str]:
 
     Once every test revision is used, a failing test that was questioned and still fails after
     a repair that came later is a dispute between two small models that neither will settle.
+    So is a test the test writer added after the holdout failed (``extend_tests``) that still
+    fails after a repair: a late guess at what users saw, which the holdout judges anyway.
     Such tests are skipped (marked ``disputed``), and the holdout scenarios, which neither model
     wrote, decide: the run never stalls on a test that may contradict the spec.
     """
     steps = [s for s in ctx.store.steps(ctx.run_id) if s.seq < ctx.step_seq]
+
+    def repaired_since(step: Step) -> bool:
+        return any(s.name == "repair" and s.seq > step.seq for s in steps)
+
+    suspects: set[str] = set()
     revisions = finished_revisions(steps)
-    if len(revisions) < MAX_TEST_REVISIONS:
-        return []
-    if not any(s.name == "repair" and s.seq > revisions[-1].seq for s in steps):
-        return []
-    questioned = questioned_tests(revisions)
-    return [name for name in failing if name in questioned]
+    if len(revisions) >= MAX_TEST_REVISIONS and repaired_since(revisions[-1]):
+        suspects |= questioned_tests(revisions)
+    extensions = [s for s in steps if s.name == "extend_tests" and s.status.value == "finished"]
+    if extensions and repaired_since(extensions[-1]):
+        suspects |= {name for s in extensions for name in (s.output or {}).get("added", [])}
+    return [n for n in failing if n in suspects or _short(n).split("[", 1)[0] in suspects]
 
 
 def _skip_tests(source: str, names: set[str], reason: str) -> str:
@@ -244,8 +251,9 @@ def _quarantine(ctx: StageContext, report: CheckReport) -> tuple[CheckReport, li
     ctx.workspace.write(ctx.layout.test_path, _skip_tests(source, names, reason))
     shown = ", ".join(sorted(names))
     ctx.log(
-        f"disputed tests skipped: {shown} (still failing after {MAX_TEST_REVISIONS} test revisions "
-        "and a repair); the holdout scenarios decide",
+        f"disputed tests skipped: {shown} (questioned in {MAX_TEST_REVISIONS} test revisions, or "
+        "added after the holdout failed, and still failing after a repair); the holdout "
+        "scenarios decide",
         level="warning",
     )
     earlier = ctx.store.get_artifact(ctx.run_id, DISPUTED_ARTIFACT, kind="check")

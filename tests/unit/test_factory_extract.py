@@ -240,3 +240,20 @@ def test_nothing_is_salvaged_when_the_fault_is_outside_the_tests_or_no_test_is_l
     assert salvage_tests("from x import (\n\ndef test_a():\n    assert 1\n") is None
     assert salvage_tests("def test_a():\n    assert f(') == 1\n") is None
     assert salvage_tests("def test_a():\n    assert 1 == 1\n") is None  # nothing was broken
+
+
+def test_appended_tests_skip_repeats_under_new_names_and_rename_clashes() -> None:
+    from localfactory.factory.extract import append_tests
+
+    old = (
+        "import pytest\nfrom m import f\n\n\n@pytest.mark.skip(reason='disputed')\n"
+        "def test_a():\n    assert f(1) == 2\n"
+    )
+    new = (
+        "from m import f\nimport re\n\n\ndef test_a_again():\n    assert f(1) == 2\n\n\n"
+        "def test_a():\n    assert f(2) == 3\n\n\ndef test_b():\n    assert re.match('x', f(0))\n"
+    )
+    content, added = append_tests(old, new)
+    assert added == ["test_a_more", "test_b"]  # the repeat of the disputed test is left out
+    assert content.count("assert f(1) == 2") == 1 and "def test_a_more():" in content
+    assert "import re" in content and content.index("import re") < content.index("def test_a(")

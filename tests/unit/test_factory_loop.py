@@ -169,6 +169,24 @@ def test_tests_are_extended_once_a_run_then_the_coder_gets_the_symptom(tmp_path:
     assert "check 'random-sums'" in repair_prompt
 
 
+def test_an_added_test_the_repaired_code_still_fails_is_disputed(tmp_path: Path) -> None:
+    # The test writer's late guess is wrong (300 is right): after a repair it is skipped as
+    # disputed, and the holdout, which passes the repaired code, decides.
+    wrong = TESTS.replace(
+        "```\n", "\n\ndef test_large_numbers():\n    assert add(100, 200) == 301\n```\n"
+    )
+    models = ScriptedModels(
+        {"planner": [PLAN], "test_writer": [TESTS, wrong], "coder": [OVERFIT, RIGHT]}
+    )
+    _, store, run, lines = build(tmp_path, models, LOCALFACTORY_FACTORY__TEST_EXTENSIONS="1")
+    assert run.status.value == "succeeded"
+    after = states(store, run.id)
+    assert after[after.index("extend_tests") :][:6] == [
+        "extend_tests", "check", "repair", "check", "scrutinize", "validate",
+    ]  # fmt: skip
+    assert any("disputed tests skipped: test_large_numbers" in line for line in lines)
+
+
 def test_an_extension_without_new_tests_sends_the_symptom_to_the_coder(tmp_path: Path) -> None:
     models = ScriptedModels(
         {"planner": [PLAN], "test_writer": [TESTS, TESTS], "coder": [OVERFIT, RIGHT]}
