@@ -118,13 +118,16 @@ def _unnest(answer: str) -> str:
 
 
 def _unfenced(answer: str, expected: list[str]) -> FileEdit | None:
-    """An answer with no fence at all: an expected path on a line of its own, then the file."""
+    """A file given without its opening fence: an expected path on a line of its own, then
+    the file, up to a lone closing fence if one follows (small models drop the opener)."""
     lines = answer.splitlines()
     for i, line in enumerate(lines):
         path = _is_path_line(line)
         if path is None or _normalise(path) not in expected:
             continue
-        body = "\n".join(lines[i + 1 :]).strip("\n")
+        rest = lines[i + 1 :]
+        end = next((k for k, text in enumerate(rest) if _FENCE.match(text)), len(rest))
+        body = "\n".join(rest[:end]).strip("\n")
         try:
             ast.parse(body)
         except SyntaxError:
@@ -174,6 +177,11 @@ def extract_files(answer: str, expected: list[str] | None = None) -> Extraction:
             continue
         result.edits.append(FileEdit(_normalise(path), body.rstrip() + "\n", truncated))
     missing = [p for p in (expected or []) if p not in result.paths()]
+    opened = _unfenced(answer, missing) if missing else None
+    if opened is not None:  # then what followed its lone closing fence is no block
+        result.edits.append(opened)
+        missing.remove(opened.path)
+        unlabelled = [(body, cut) for body, cut in unlabelled if not cut]
     if unlabelled:
         if len(unlabelled) == 1 and len(missing) == 1:
             body, truncated = unlabelled[0]

@@ -257,3 +257,18 @@ def test_appended_tests_skip_repeats_under_new_names_and_rename_clashes() -> Non
     assert added == ["test_a_more", "test_b"]  # the repeat of the disputed test is left out
     assert content.count("assert f(1) == 2") == 1 and "def test_a_more():" in content
     assert "import re" in content and content.index("import re") < content.index("def test_a(")
+
+
+def test_a_file_without_its_opening_fence_is_taken_up_to_the_closing_one() -> None:
+    # Seen from the 1.5B in bench factory (leap-year, fizzbuzz-list): the path, the code, and
+    # only the closing fence. Both sides of the bench lost a right answer to this.
+    answer = (
+        "fizzbuzz.py\n\ndef fizzbuzz(n: int) -> list[str]:\n    return [str(i) for i in "
+        "range(1, n + 1)]\n```\nThis returns the numbers.\n"
+    )
+    found = extract_files(answer, expected=["fizzbuzz.py"])
+    assert found.paths() == ["fizzbuzz.py"]
+    assert found.edits[0].content.endswith("range(1, n + 1)]\n")
+    # Prose that merely names the file is not a file.
+    chatter = "fizzbuzz.py\nis the module you asked for.\n```\n"
+    assert extract_files(chatter, expected=["fizzbuzz.py"]).paths() == []
