@@ -54,6 +54,10 @@ class ChatOptions(BaseModel):
     stop: list[str] = Field(default_factory=list)
     """Strings that end generation when produced; they are not part of the text."""
 
+    repeat_penalty: float = Field(default=1.0, ge=1.0, le=2.0)
+    """Above 1, tokens seen in the last 64 are made less likely: breaks the loops small models
+    fall into (the same line again and again until ``max_tokens``). 1 is off."""
+
 
 class ChatRequest(BaseModel):
     """A validated call: who asks, what, and how."""

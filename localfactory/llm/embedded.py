@@ -101,6 +101,7 @@ class EmbeddedBackend(ChatBackend):
                     max_tokens=opts.max_tokens,
                     temperature=opts.temperature,
                     seed=opts.seed,
+                    repeat_penalty=opts.repeat_penalty,
                     stop=[*opts.stop, *prompt.stop],
                     stopping_criteria=prompt.stopping_criteria,
                     grammar=grammar,

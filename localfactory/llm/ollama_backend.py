@@ -137,6 +137,8 @@ class OllamaBackend(ChatBackend):
             "temperature": opts.temperature,
             "seed": opts.seed,
         }
+        if opts.repeat_penalty != 1.0:
+            options["repeat_penalty"] = opts.repeat_penalty
         if opts.stop:
             options["stop"] = list(opts.stop)
         return options

@@ -346,6 +346,7 @@ def test_a_coder_that_keeps_its_code_gets_the_tests_questioned_then_is_told_to_c
     assert "the answer was the same code as before" in last_repair
     coder = [c for c in store.model_calls(run.id) if c.role == "coder"]
     assert coder[4].request["options"].get("temperature") == 0.4
+    assert coder[4].request["options"].get("repeat_penalty") == 1.1  # out of repetition loops
     assert "temperature" not in coder[3].request["options"]
 
 

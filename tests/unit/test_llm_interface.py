@@ -53,6 +53,7 @@ def test_a_result_is_a_plain_record_that_round_trips(settings):
         "temperature": 0.0,
         "seed": 7,
         "stop": [],
+        "repeat_penalty": 1.0,
     }
     assert record["json_schema"] == {"type": "object"}
     assert record["role"] == "judge"

@@ -160,6 +160,8 @@ def test_every_call_sends_num_ctx_keep_alive_and_the_options(stub, settings):
         "seed": 3,
         "stop": ["```"],
     }
+    backend.chat("hi", options={"repeat_penalty": 1.1}).text()
+    assert stub.chats[-1]["options"]["repeat_penalty"] == 1.1
 
 
 def test_num_ctx_comes_from_the_manifest_unless_the_settings_change_it(stub, settings):
