@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from localfactory.factory.context import StageContext, StageResult
+from localfactory.factory.examples import is_example
 from localfactory.factory.machine import Outcome
 from localfactory.sandbox import RunResult
 from localfactory.sandbox.feedback import mypy_feedback, pytest_feedback, ruff_feedback
@@ -105,12 +106,16 @@ def _counts(junit_text: str | None) -> TestCounts:
     return counts
 
 
-def run_pytest(ctx: StageContext) -> tuple[RunResult, TestCounts, str]:
+def run_pytest(ctx: StageContext, *, examples: bool = True) -> tuple[RunResult, TestCounts, str]:
+    """The tests (and, unless ``examples`` is false, the spec's examples) in the sandbox."""
     junit = ctx.workspace.root / JUNIT
     junit.unlink(missing_ok=True)
+    paths = [ctx.layout.test_path]
+    if examples and ctx.workspace.read(ctx.layout.examples_path) is not None:
+        paths.append(ctx.layout.examples_path)
     result = ctx.sandbox().run(
         [sys.executable, "-m", "pytest", "-q", "--tb=short", "-p", "no:cacheprovider",
-         f"--junitxml={JUNIT}", ctx.layout.test_path]
+         f"--junitxml={JUNIT}", *paths]
     )  # fmt: skip
     junit_text = junit.read_text() if junit.exists() else None
     fb = pytest_feedback(result.stdout + result.stderr, junit_text)
@@ -284,8 +289,9 @@ def check(ctx: StageContext) -> StageResult:
             Outcome.OK, f"{t.passed}/{t.total} tests pass, ruff clean{note}", report.as_dict()
         )
     ctx.put_note("feedback", report.feedback)
-    if _stuck(ctx, t.failing):
-        ctx.put_note("stuck_tests", "\n".join(t.failing))
+    questionable = [n for n in t.failing if not is_example(n)]  # the spec's examples are not
+    if questionable and _stuck(ctx, t.failing):
+        ctx.put_note("stuck_tests", "\n".join(questionable))
         return StageResult(
             Outcome.STUCK,
             f"{t.passed}/{t.total} tests pass; a repair left the same tests failing",
@@ -322,8 +328,9 @@ def _stuck(ctx: StageContext, failing: list[str]) -> bool:
 
 
 def confirm_red(ctx: StageContext) -> StageResult:
-    """The new tests, run against the stub, must fail for the right reason."""
-    result, counts, text = run_pytest(ctx)
+    """The new tests, run against the stub, must fail for the right reason (the test writer's
+    alone: the spec's examples fail against any stub)."""
+    result, counts, text = run_pytest(ctx, examples=False)
     if counts.total == 0 or (result.exit_code not in (0, 1) and not counts.not_implemented):
         problem = "the tests could not be collected or run:\n" + text
         ctx.put_note("tests_problem", problem[:2000])

@@ -24,6 +24,11 @@ class Layout:
     extra_files: tuple[tuple[str, str], ...] = ()
     """Files the layout needs besides the code (package ``__init__.py`` files)."""
 
+    @property
+    def examples_path(self) -> str:
+        """The spec's examples as tests (see :mod:`localfactory.factory.examples`)."""
+        return self.test_path.removesuffix(".py") + "_examples.py"
+
 
 def layout_for(spec: Spec) -> Layout:
     iface = spec.interface

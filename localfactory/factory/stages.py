@@ -12,6 +12,7 @@ import ast
 
 from localfactory.factory import prompts
 from localfactory.factory.context import StageContext, StageResult
+from localfactory.factory.examples import examples_source, is_example, spec_examples
 from localfactory.factory.extract import FileEdit, append_tests, extract_files, merge_functions
 from localfactory.factory.layout import function_names, normalize_tests, salvage_tests, stub_source
 from localfactory.factory.machine import Outcome
@@ -175,7 +176,17 @@ def write_tests(ctx: StageContext) -> StageResult:
         return StageResult(Outcome.RETRY, f"unusable tests: {issue}")
     content = _save_tests(ctx, edit.content)
     count = content.count("def test")
-    return StageResult(Outcome.OK, f"wrote {count} test(s) in {test_path}", {"tests": count})
+    examples = spec_examples(ctx.spec)
+    if examples:  # the spec's own examples, beside the test writer's tests
+        ctx.workspace.write(
+            ctx.layout.examples_path, examples_source(ctx.spec, ctx.layout, examples)
+        )
+    return StageResult(
+        Outcome.OK,
+        f"wrote {count} test(s) in {test_path}"
+        + (f"; {len(examples)} from the spec's examples" if examples else ""),
+        {"tests": count, "examples": len(examples)},
+    )
 
 
 def _code_edit(ctx: StageContext, answer_text: str, *, merge: bool) -> tuple[list[str], str | None]:
@@ -290,9 +301,10 @@ def _code_kept(ctx: StageContext) -> StageResult | str:
         # are bounded, so a judge that is wrong cannot stall the run.
         return StageResult(Outcome.OK, "the coder kept the code as it was: it passes every check")
     revisions = finished_revisions(done)
-    if ctx.retry == 0 and failing and len(revisions) < MAX_TEST_REVISIONS:
+    questionable = [n for n in failing if not is_example(n)]  # the spec's examples are right
+    if ctx.retry == 0 and questionable and len(revisions) < MAX_TEST_REVISIONS:
         # The coder stands by its code: maybe the failing tests are what is wrong.
-        ctx.put_note("stuck_tests", "\n".join(failing))
+        ctx.put_note("stuck_tests", "\n".join(questionable))
         return StageResult(
             Outcome.STUCK, "the coder kept the code as it was: the failing tests are questioned"
         )

@@ -393,7 +393,8 @@ def test_a_test_both_sides_stand_by_is_skipped_as_disputed_and_the_holdout_decid
     tests = (tmp_path / "build" / "adder" / "tests" / "test_adder.py").read_text()
     assert "@pytest.mark.skip(reason='disputed" in tests and "add(2, 3) == 6" in tests
     check = [t.reason for t in store.transitions(run.id) if t.from_state == "check"][-1]
-    assert check == "1/2 tests pass, ruff clean; 1 disputed test(s) skipped: test_small"
+    # the test writer's own test_negative and the spec's two examples pass
+    assert check == "3/4 tests pass, ruff clean; 1 disputed test(s) skipped: test_small"
     sat = [t.reason for t in store.transitions(run.id) if t.from_state == "validate"][-1]
     assert sat.startswith("satisfaction 100%")
     report = (tmp_path / ".localfactory" / "reports" / run.id / "report.md").read_text()
@@ -421,7 +422,7 @@ def test_a_repair_samples_more_answers_and_keeps_the_one_passing_the_most_tests(
     assert models.counts["coder"] == 4
     repair = [t.reason for t in store.transitions(run.id) if t.from_state == "repair"]
     assert repair == [
-        "rewrote adder.py (sampled answer 3 of 3 kept: 2/2 tests pass, the first passed 0)"
+        "rewrote adder.py (sampled answer 3 of 3 kept: 4/4 tests pass, the first passed 0)"
     ]
     coder = [c for c in store.model_calls(run.id) if c.role == "coder"]
     assert [c.request["options"].get("seed") for c in coder] == [None, None, 1, 2]

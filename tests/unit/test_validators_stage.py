@@ -79,7 +79,9 @@ def test_scrutiny_runs_the_checks_asks_the_judge_and_stores_its_verdict(built):
     with reviewing(built, judge) as ctx:
         result = stage.scrutinize(ctx)
     assert result.outcome == "pass", result.summary
-    assert result.details["checks"]["pytest"].startswith("pytest: 2 passed")
+    assert result.details["checks"]["pytest"].startswith(
+        "pytest: 4 passed"
+    )  # two tests, two spec examples
     assert any("plan ok" in line for line in result.details["trajectory"])
     # two acceptance criteria and the review question, each asked twice, through the gateway
     assert judge.counts == {"judge": 6}

@@ -1,0 +1,77 @@
+"""The acceptance criteria's own examples, written as tests by the factory, not a model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from localfactory.factory.engine import Factory
+from localfactory.factory.examples import examples_source, spec_examples
+from localfactory.factory.layout import layout_for
+from localfactory.spec import parse_spec
+from localfactory.store import RunStore
+from tests.factory_helpers import PLAN, TESTS, WRONG, ScriptedModels, make_project, settings_for
+
+SPEC = """---
+name: words
+kind: library
+interface:
+  module: words
+  functions:
+    - 'count(text: str) -> int'
+    - 'first(text: str) -> str'
+---
+# words
+
+## Acceptance criteria
+- `count("a b")` returns `2`, and `count("")` is `0`.
+- `first("x y")[0]` is `"x"`; `first(text)` gives the first word of `text`.
+- `first("")` raises `ValueError`, and `first(" ")` raises `EmptyText`.
+- `count(text)` returns a number, and `print("x")` returns `None`.
+"""
+
+
+def test_exact_facts_become_tests_and_anything_vague_does_not() -> None:
+    spec = parse_spec(SPEC)
+    found = [(e.criterion, e.call, e.expected, e.raises) for e in spec_examples(spec)]
+    assert found == [
+        (1, 'count("a b")', "2", None),
+        (1, 'count("")', "0", None),
+        (2, 'first("x y")[0]', '"x"', None),
+        (3, 'first("")', None, "ValueError"),
+        (3, 'first(" ")', None, "EmptyText"),
+    ]  # `first(text)` has a variable; `print` is not the interface's
+    source = examples_source(spec, layout_for(spec), spec_examples(spec))
+    assert "from words import count, first, EmptyText" in source
+    assert '    assert first("x y")[0] == "x"' in source
+    assert '    with pytest.raises(ValueError):\n        first("")' in source
+    compile(source, "test_words_examples.py", "exec")
+
+
+def test_services_and_commands_have_no_examples_read_from_their_criteria() -> None:
+    cli = SPEC.replace("kind: library", "kind: cli").replace(
+        "interface:\n  module: words\n  functions:\n    - 'count(text: str) -> int'\n"
+        "    - 'first(text: str) -> str'\n",
+        "interface:\n  command: words\n  usage: words FILE\n",
+    )
+    assert spec_examples(parse_spec(cli)) == []
+
+
+def test_code_its_own_tests_agree_with_still_fails_on_the_spec_s_examples(tmp_path: Path) -> None:
+    # The test writer got the spec wrong the same way the coder did (a - b): its tests pass,
+    # the spec's examples do not, and the repair is shown the example that fails.
+    agreeing = TESTS.replace("add(2, 3) == 5", "add(2, 3) == -1").replace(
+        "add(-1, 1) == 0", "add(-1, 1) == -2"
+    )
+    models = ScriptedModels({"planner": [PLAN], "test_writer": [agreeing], "coder": [WRONG]})
+    spec = make_project(tmp_path, iterations=1)
+    settings = settings_for(tmp_path)
+    store = RunStore(settings.store_path())
+    factory = Factory(settings, store, chat=models.chat, emit=lambda _: None)
+    run = factory.run(factory.start(spec).id)
+    assert run.status.value == "failed"  # one round only: the wrong code is never delivered
+    first_check = next(t for t in store.transitions(run.id) if t.from_state == "check")
+    assert first_check.reason.startswith("2/4 tests pass")
+    examples = (tmp_path / "build" / "adder" / "tests" / "test_adder_examples.py").read_text()
+    assert "assert add(2, 3) == 5" in examples and "no model wrote them" in examples
+    # the examples never go to the test writer to be questioned
+    assert all("test_spec_example" not in p for role, p in models.prompts if role == "test_writer")
