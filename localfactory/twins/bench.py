@@ -353,18 +353,20 @@ def _plan(
 
 def _load(plan: LoadPlan, server_pid: int) -> LoadResult:
     """Run the load generator in its own process; what it measured (every latency)."""
-    plan = LoadPlan(**{**plan.__dict__, "server_pid": server_pid})
-    done = subprocess.run(
-        [sys.executable, "-m", "localfactory.twins.bench_load"],
-        input=plan_to_json(plan),
-        capture_output=True,
-        text=True,
-        timeout=plan.warmup_s + plan.seconds + 60,
-    )
-    if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
-        raise UserError(f"The load generator failed: {last}")
-    return LoadResult(**json.loads(done.stdout))
+    with tempfile.TemporaryDirectory(prefix="twin-load-") as folder:
+        result = Path(folder) / "result.json"
+        plan = LoadPlan(**{**plan.__dict__, "server_pid": server_pid, "result_path": str(result)})
+        done = subprocess.run(
+            [sys.executable, "-m", "localfactory.twins.bench_load"],
+            input=plan_to_json(plan),
+            capture_output=True,
+            text=True,
+            timeout=plan.warmup_s + plan.seconds + 60,
+        )
+        if done.returncode != 0 or not result.is_file():
+            last = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
+            raise UserError(f"The load generator failed: {last}")
+        return LoadResult(**json.loads(result.read_text()))
 
 
 def _free_port() -> int:

@@ -61,6 +61,9 @@ class LoadPlan:
     seconds: float
     server_pid: int = 0
     """The server's process, whose CPU time over the measured window is reported too."""
+    result_path: str = ""
+    """Where the result goes (JSON); standard output when empty. A file, because anything
+    else that writes to standard output (a library's warning) would split the JSON."""
 
 
 @dataclass
@@ -308,7 +311,11 @@ def main() -> None:
     percentiles are taken (see :func:`summary`).
     """
     plan = _plan_from_json(sys.stdin.read())
-    print(json.dumps(asdict(generate(plan))))
+    text = json.dumps(asdict(generate(plan)))
+    if plan.result_path:
+        Path(plan.result_path).write_text(text)
+    else:
+        print(text)
 
 
 if __name__ == "__main__":
