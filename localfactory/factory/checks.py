@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from localfactory.factory.context import StageContext, StageResult
-from localfactory.factory.examples import is_example
+from localfactory.factory.examples import writer_tests
 from localfactory.factory.machine import Outcome
 from localfactory.sandbox import RunResult
 from localfactory.sandbox.feedback import mypy_feedback, pytest_feedback, ruff_feedback
@@ -184,9 +184,14 @@ def run_checks(ctx: StageContext) -> CheckReport:
 DISPUTED_ARTIFACT = "disputed_tests.json"
 
 
+def finished(steps: list[Step], name: str) -> list[Step]:
+    """The finished steps of the stage ``name`` among ``steps``."""
+    return [s for s in steps if s.name == name and s.status.value == "finished"]
+
+
 def finished_revisions(steps: list[Step]) -> list[Step]:
     """The finished revise_tests steps among ``steps``."""
-    return [s for s in steps if s.name == "revise_tests" and s.status.value == "finished"]
+    return finished(steps, "revise_tests")
 
 
 def questioned_tests(revisions: list[Step]) -> set[str]:
@@ -213,7 +218,7 @@ def disputed_tests(ctx: StageContext, failing: list[str]) -> list[str]:
     revisions = finished_revisions(steps)
     if len(revisions) >= MAX_TEST_REVISIONS and repaired_since(revisions[-1]):
         suspects |= questioned_tests(revisions)
-    extensions = [s for s in steps if s.name == "extend_tests" and s.status.value == "finished"]
+    extensions = finished(steps, "extend_tests")
     if extensions and repaired_since(extensions[-1]):
         suspects |= {name for s in extensions for name in (s.output or {}).get("added", [])}
     return [n for n in failing if n in suspects or _short(n).split("[", 1)[0] in suspects]
@@ -289,7 +294,7 @@ def check(ctx: StageContext) -> StageResult:
             Outcome.OK, f"{t.passed}/{t.total} tests pass, ruff clean{note}", report.as_dict()
         )
     ctx.put_note("feedback", report.feedback)
-    questionable = [n for n in t.failing if not is_example(n)]  # the spec's examples are not
+    questionable = writer_tests(t.failing)
     if questionable and _stuck(ctx, t.failing):
         ctx.put_note("stuck_tests", "\n".join(questionable))
         return StageResult(

@@ -167,6 +167,15 @@ def normalize_tests(source: str, spec: Spec, layout: Layout) -> tuple[str, list[
     return "\n".join(lines).rstrip() + "\n", changes
 
 
+def test_functions(tree: ast.Module) -> list[str]:
+    """The names of the test functions in a test file (pytest's ``test*`` functions)."""
+    return [
+        n.name
+        for n in ast.walk(tree)
+        if isinstance(n, ast.FunctionDef) and n.name.startswith("test")
+    ]
+
+
 _TOP_DEF = re.compile(r"(?:async\s+)?def\s+(\w+)|class\s+(\w+)")
 
 
@@ -217,10 +226,5 @@ def salvage_tests(source: str, *, truncated: bool = False) -> tuple[str, list[st
             del lines[block[0] : block[1]]
             dropped.append(block[2])
             continue
-        tests = [
-            n
-            for n in ast.walk(tree)
-            if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name.startswith("test")
-        ]
-        return (text, dropped) if tests and dropped else None
+        return (text, dropped) if test_functions(tree) and dropped else None
     return None

@@ -12,9 +12,15 @@ import ast
 
 from localfactory.factory import prompts
 from localfactory.factory.context import StageContext, StageResult
-from localfactory.factory.examples import examples_source, is_example, spec_examples
+from localfactory.factory.examples import examples_source, spec_examples, writer_tests
 from localfactory.factory.extract import FileEdit, append_tests, extract_files, merge_functions
-from localfactory.factory.layout import function_names, normalize_tests, salvage_tests, stub_source
+from localfactory.factory.layout import (
+    function_names,
+    normalize_tests,
+    salvage_tests,
+    stub_source,
+    test_functions,
+)
 from localfactory.factory.machine import Outcome
 from localfactory.factory.workspace import UnsafePath
 from localfactory.llm.call import Message
@@ -162,15 +168,8 @@ def write_tests(ctx: StageContext) -> StageResult:
     found = extract_files(answer.text, expected=[test_path])
     edit = _pick(found.edits, test_path, folder="tests/")
     edit, issue = _salvaged(ctx, edit, _python_problem(edit, test_path, found.skipped))
-    if issue is None and edit is not None:
-        tree = ast.parse(edit.content)
-        tests = [
-            n
-            for n in ast.walk(tree)
-            if isinstance(n, ast.FunctionDef) and n.name.startswith("test")
-        ]
-        if not tests:
-            issue = f"`{test_path}` has no test functions (their names must start with test_)"
+    if issue is None and edit is not None and not test_functions(ast.parse(edit.content)):
+        issue = f"`{test_path}` has no test functions (their names must start with test_)"
     if issue is not None or edit is None:
         ctx.put_note("tests_problem", issue or "no test file")
         return StageResult(Outcome.RETRY, f"unusable tests: {issue}")
@@ -301,7 +300,7 @@ def _code_kept(ctx: StageContext) -> StageResult | str:
         # are bounded, so a judge that is wrong cannot stall the run.
         return StageResult(Outcome.OK, "the coder kept the code as it was: it passes every check")
     revisions = finished_revisions(done)
-    questionable = [n for n in failing if not is_example(n)]  # the spec's examples are right
+    questionable = writer_tests(failing)
     if ctx.retry == 0 and questionable and len(revisions) < MAX_TEST_REVISIONS:
         # The coder stands by its code: maybe the failing tests are what is wrong.
         ctx.put_note("stuck_tests", "\n".join(questionable))
@@ -353,10 +352,7 @@ def repair(ctx: StageContext) -> StageResult:
 
 
 def _test_count(source: str) -> int:
-    tree = ast.parse(source)
-    return sum(
-        1 for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name.startswith("test")
-    )
+    return len(test_functions(ast.parse(source)))
 
 
 def _save_tests(ctx: StageContext, content: str) -> str:
