@@ -2,10 +2,10 @@
 
 One process, one event loop, served by uvicorn; ``--server fast`` serves it with
 :mod:`localfactory.twins.fastserve` (httptools, uvloop when installed) instead. The twin bench
-measures both side by side: on a quiet 2-core machine the fast server came out at 0.82x and
-0.88x uvicorn's requests per second (1.11x and 1.14x the server CPU per request) in two runs,
-while on a loaded one it led by 1.09x-1.31x; until it measurably wins, uvicorn is the default
-for ``twin up`` and images, and tests serve in-thread twins on both.
+measures both side by side. The figures have gone both ways: in one session the fast server
+came out at 0.82x and 0.88x uvicorn's requests per second, in the next (load 1.3-1.7) at 1.11x and
+1.20x, and both passed the 5,000 req/s target on their own. uvicorn stays the default for
+``twin up`` and images until the fast server wins consistently; tests serve in-thread twins on both.
 It listens on 127.0.0.1 unless told otherwise. This command line is what ``localfactory
 twin up --local`` starts, and what a container image runs.
 """

@@ -123,21 +123,28 @@ def test_holdout_failure_goes_back_as_a_symptom_without_scenario_content(tmp_pat
     assert sat[0].startswith("satisfaction 0%") and sat[1].startswith("satisfaction 100%")
 
 
-# The test writer's answer to "users found a failure your tests miss": the old tests repeated
-# (as small models do) and one new test that catches the overfit code.
-EXTENDED = TESTS.replace(
-    "```\n", "\n\ndef test_large_numbers():\n    assert add(100, 200) == 300\n```\n"
-)
+def with_test(name: str, assertion: str) -> str:
+    """The test writer's answer to "users found a failure your tests miss": the old tests
+    repeated (as small models do) and one new test."""
+    return TESTS.replace("```\n", f"\n\ndef {name}():\n    assert {assertion}\n```\n")
+
+
+def extended_run(tmp_path: Path, extension: str):
+    """Overfit code that passes every test, the holdout catching it, and the test writer's
+    ``extension`` of the tests (one a run); the right code on the coder's second answer."""
+    models = ScriptedModels(
+        {"planner": [PLAN], "test_writer": [TESTS, extension], "coder": [OVERFIT, RIGHT]}
+    )
+    _, store, run, lines = build(tmp_path, models, LOCALFACTORY_FACTORY__TEST_EXTENSIONS="1")
+    assert run.status.value == "succeeded"
+    return models, store, run, lines
 
 
 def test_holdout_failure_of_code_passing_every_test_has_the_tests_extended(
     tmp_path: Path,
 ) -> None:
-    models = ScriptedModels(
-        {"planner": [PLAN], "test_writer": [TESTS, EXTENDED], "coder": [OVERFIT, RIGHT]}
-    )
-    _, store, run, _ = build(tmp_path, models, LOCALFACTORY_FACTORY__TEST_EXTENSIONS="1")
-    assert run.status.value == "succeeded"
+    extension = with_test("test_large_numbers", "add(100, 200) == 300")  # catches the overfit
+    models, store, run, _ = extended_run(tmp_path, extension)
     assert states(store, run.id)[3:10] == [
         "check", "scrutinize", "validate", "extend_tests", "check", "repair", "check",
     ]  # fmt: skip
@@ -155,12 +162,7 @@ def test_holdout_failure_of_code_passing_every_test_has_the_tests_extended(
 
 def test_tests_are_extended_once_a_run_then_the_coder_gets_the_symptom(tmp_path: Path) -> None:
     # The added test passes on the overfit code too: it does not catch the failure.
-    useless = TESTS.replace("```\n", "\n\ndef test_one_more():\n    assert add(1, 2) == 3\n```\n")
-    models = ScriptedModels(
-        {"planner": [PLAN], "test_writer": [TESTS, useless], "coder": [OVERFIT, RIGHT]}
-    )
-    _, store, run, _ = build(tmp_path, models, LOCALFACTORY_FACTORY__TEST_EXTENSIONS="1")
-    assert run.status.value == "succeeded"
+    models, store, run, _ = extended_run(tmp_path, with_test("test_one_more", "add(1, 2) == 3"))
     assert states(store, run.id)[3:11] == [
         "check", "scrutinize", "validate", "extend_tests", "check", "scrutinize", "validate",
         "repair",
@@ -172,14 +174,8 @@ def test_tests_are_extended_once_a_run_then_the_coder_gets_the_symptom(tmp_path:
 def test_an_added_test_the_repaired_code_still_fails_is_disputed(tmp_path: Path) -> None:
     # The test writer's late guess is wrong (300 is right): after a repair it is skipped as
     # disputed, and the holdout, which passes the repaired code, decides.
-    wrong = TESTS.replace(
-        "```\n", "\n\ndef test_large_numbers():\n    assert add(100, 200) == 301\n```\n"
-    )
-    models = ScriptedModels(
-        {"planner": [PLAN], "test_writer": [TESTS, wrong], "coder": [OVERFIT, RIGHT]}
-    )
-    _, store, run, lines = build(tmp_path, models, LOCALFACTORY_FACTORY__TEST_EXTENSIONS="1")
-    assert run.status.value == "succeeded"
+    wrong = with_test("test_large_numbers", "add(100, 200) == 301")
+    _, store, run, lines = extended_run(tmp_path, wrong)
     after = states(store, run.id)
     assert after[after.index("extend_tests") :][:6] == [
         "extend_tests", "check", "repair", "check", "scrutinize", "validate",
@@ -188,11 +184,7 @@ def test_an_added_test_the_repaired_code_still_fails_is_disputed(tmp_path: Path)
 
 
 def test_an_extension_without_new_tests_sends_the_symptom_to_the_coder(tmp_path: Path) -> None:
-    models = ScriptedModels(
-        {"planner": [PLAN], "test_writer": [TESTS, TESTS], "coder": [OVERFIT, RIGHT]}
-    )
-    _, store, run, _ = build(tmp_path, models, LOCALFACTORY_FACTORY__TEST_EXTENSIONS="1")
-    assert run.status.value == "succeeded"
+    _, store, run, _ = extended_run(tmp_path, TESTS)
     after = states(store, run.id)
     assert after[after.index("extend_tests") :][:3] == ["extend_tests", "repair", "check"]
     extend = next(t for t in store.transitions(run.id) if t.from_state == "extend_tests")
