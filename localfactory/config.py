@@ -132,6 +132,9 @@ class FactorySettings(_Section):
     check_timeout_s: float = Field(default=120.0, gt=0)
     """Wall-time limit for each check (pytest, ruff, mypy, a scenario) in the sandbox."""
 
+    test_timeout_s: float = Field(default=10.0, gt=0)
+    """Wall-time limit for one generated test: a test that runs longer fails with a traceback showing where the code was (an endless loop, say), and the other tests still run."""
+
     sandbox: Literal["local", "docker"] = "local"
     """Where generated code and its checks run: ``local`` confines processes on this machine (namespaces, cgroups, limits); ``docker`` runs each in a throwaway container with no network, which needs a Docker engine (`python -m localfactory.twins.engine ensure`)."""
 

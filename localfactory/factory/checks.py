@@ -9,6 +9,7 @@ is set, mypy is clean; otherwise mypy's findings are reported but do not block d
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import sys
@@ -115,7 +116,8 @@ def run_pytest(ctx: StageContext, *, examples: bool = True) -> tuple[RunResult, 
         paths.append(ctx.layout.examples_path)
     result = ctx.sandbox().run(
         [sys.executable, "-m", "pytest", "-q", "--tb=short", "-p", "no:cacheprovider",
-         f"--junitxml={JUNIT}", *paths]
+         f"--timeout={ctx.settings.factory.test_timeout_s:g}",
+         "--timeout-method=signal", f"--junitxml={JUNIT}", *paths]
     )  # fmt: skip
     junit_text = junit.read_text() if junit.exists() else None
     fb = pytest_feedback(result.stdout + result.stderr, junit_text)
@@ -247,33 +249,90 @@ def _skip_tests(source: str, names: set[str], reason: str) -> str:
     return text
 
 
+def _skip_and_check(ctx: StageContext, names: set[str], reason: str) -> CheckReport:
+    """Mark the writer's tests ``names`` skipped (with ``reason``), record them with the run's
+    other skipped tests, and run the checks again."""
+    source = ctx.workspace.read(ctx.layout.test_path) or ""
+    ctx.workspace.write(ctx.layout.test_path, _skip_tests(source, names, reason))
+    earlier = ctx.store.get_artifact(ctx.run_id, DISPUTED_ARTIFACT, kind="check")
+    recorded = set(names)
+    if earlier is not None:
+        recorded |= set(json.loads(earlier.text())["tests"])
+    ctx.store.put_artifact(
+        ctx.run_id, DISPUTED_ARTIFACT, _json({"tests": sorted(recorded)}), kind="check",
+        step_seq=ctx.step_seq,
+    )  # fmt: skip
+    return run_checks(ctx)
+
+
 def _quarantine(ctx: StageContext, report: CheckReport) -> tuple[CheckReport, list[str]]:
     """Skip the disputed failing tests and run the checks again; the new report and their names."""
     t = report.tests
     disputed = disputed_tests(ctx, t.failing)
     if not disputed or len(disputed) >= t.total - t.skipped:
         return report, []  # nothing disputed, or nothing would be left to test
-    source = ctx.workspace.read(ctx.layout.test_path) or ""
     names = {_short(n).split("[", 1)[0] for n in disputed}
     reason = (
         "disputed: the test writer stood by it, the coder could not pass it; left to the holdout"
     )
-    ctx.workspace.write(ctx.layout.test_path, _skip_tests(source, names, reason))
-    shown = ", ".join(sorted(names))
     ctx.log(
-        f"disputed tests skipped: {shown} (questioned in {MAX_TEST_REVISIONS} test revisions, or "
-        "added after the holdout failed, and still failing after a repair); the holdout "
-        "scenarios decide",
+        f"disputed tests skipped: {', '.join(sorted(names))} (questioned in "
+        f"{MAX_TEST_REVISIONS} test revisions, or added after the holdout failed, and still "
+        "failing after a repair); the holdout scenarios decide",
         level="warning",
     )
-    earlier = ctx.store.get_artifact(ctx.run_id, DISPUTED_ARTIFACT, kind="check")
-    if earlier is not None:
-        names |= set(json.loads(earlier.text())["tests"])
-    ctx.store.put_artifact(
-        ctx.run_id, DISPUTED_ARTIFACT, _json({"tests": sorted(names)}), kind="check",
-        step_seq=ctx.step_seq,
-    )  # fmt: skip
-    return run_checks(ctx), sorted(names)
+    return _skip_and_check(ctx, names, reason), sorted(names)
+
+
+ARBITER_NOTE = "holdout_arbiter"
+"""The digest of the code the holdout last arbitrated (it is not run twice on the same code)."""
+
+
+def _code_digest(ctx: StageContext) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(ctx.workspace.files()):
+        if path.endswith(".py") and not path.startswith("tests/"):
+            digest.update(path.encode() + b"\0" + (ctx.workspace.read(path) or "").encode())
+    return digest.hexdigest()
+
+
+def _arbitrate(ctx: StageContext, report: CheckReport) -> tuple[CheckReport, list[str], str]:
+    """Only the test writer's tests fail (the spec's examples pass, ruff is clean): the tests
+    may be what is wrong. The holdout scenarios, which neither model wrote, decide. If the code
+    satisfies them, the failing tests contradict what users expect and are skipped (marked
+    ``contradicted``); if not, what users saw goes to the coder with the failures.
+
+    Returns the report (checked again when tests were skipped), the skipped tests' names, and
+    the users' feedback (empty when the scenarios were not run or were satisfied). The
+    scenarios run at most once per version of the code; nothing of them reaches a prompt but
+    the symptoms a failed validation would send anyway.
+    """
+    from localfactory.factory import holdout
+
+    t = report.tests
+    failing = t.failing
+    if report.pytest_ok or not failing or not report.ruff_ok or t.errors or t.not_implemented:
+        return report, [], ""
+    if writer_tests(failing) != failing:
+        return report, [], ""  # a spec example fails: the code is wrong, not the tests
+    code = _code_digest(ctx)
+    if ctx.note(ARBITER_NOTE) == code:
+        return report, [], ""
+    ctx.put_note(ARBITER_NOTE, code)
+    sat = holdout.measure(ctx)
+    if sat.overall is None:
+        return report, [], ""  # no scenarios: nothing outranks the tests
+    if not sat.satisfied:
+        ctx.log(f"the failing tests were put to the holdout: {holdout.describe(sat)}")
+        return report, [], holdout.feedback(sat, strict=ctx.settings.factory.strict_holdout)
+    names = {_short(n).split("[", 1)[0] for n in failing}
+    ctx.log(
+        f"tests contradicted by the holdout skipped: {', '.join(sorted(names))} (they fail, "
+        f"yet the code satisfies the users' scenarios: {holdout.describe(sat)})",
+        level="warning",
+    )
+    reason = "contradicted: the code satisfies every holdout scenario, this test expects otherwise"
+    return _skip_and_check(ctx, names, reason), sorted(names), ""
 
 
 def check(ctx: StageContext) -> StageResult:
@@ -281,6 +340,13 @@ def check(ctx: StageContext) -> StageResult:
     report, disputed = _quarantine(ctx, report)
     if disputed:
         report.problems.append(f"disputed tests skipped: {', '.join(disputed)}")
+    report, contradicted, users = _arbitrate(ctx, report)
+    if contradicted:
+        report.problems.append(
+            f"tests contradicted by the holdout skipped: {', '.join(contradicted)}"
+        )
+    if users:
+        report.feedback = f"{report.feedback}\n\n{users}"
     ctx.store.put_artifact(
         ctx.run_id, CHECKS_ARTIFACT, _json(report.as_dict()), kind="check", step_seq=ctx.step_seq
     )
@@ -290,6 +356,10 @@ def check(ctx: StageContext) -> StageResult:
         note = "" if report.mypy_ok else " (mypy findings reported, not blocking)"
         if disputed:
             note += f"; {len(disputed)} disputed test(s) skipped: {', '.join(disputed)}"
+        if contradicted:
+            note += f"; {len(contradicted)} test(s) the holdout contradicted skipped: " + ", ".join(
+                contradicted
+            )
         return StageResult(
             Outcome.OK, f"{t.passed}/{t.total} tests pass, ruff clean{note}", report.as_dict()
         )

@@ -228,19 +228,24 @@ def feedback(satisfaction: Satisfaction, *, strict: bool) -> str:
                      + "; ".join(s.symptoms[:3]))  # fmt: skip
     lines.append(
         "Re-read the specification: the software must handle every stated behaviour and edge case."
+        " Where a test expects something else than these users, the users are right."
     )
     return "\n".join(lines)
 
 
-def validate(ctx: StageContext) -> StageResult:
-    folder = ctx.settings.project_path(ctx.settings.factory.scenarios_dir)
-    scenarios = load_scenarios(folder / ctx.spec.name)
+def scenarios_folder(ctx: StageContext) -> Path:
+    return ctx.settings.project_path(ctx.settings.factory.scenarios_dir) / ctx.spec.name
+
+
+def measure(ctx: StageContext) -> Satisfaction:
+    """Run the spec's scenarios against the workspace's code and store the satisfaction for
+    this step (``overall`` is None when the spec has no scenarios)."""
     threshold = (
         ctx.spec.satisfaction
         if ctx.spec.satisfaction is not None
         else ctx.settings.factory.satisfaction_threshold
     )
-    sat = Satisfaction(run_scenarios(ctx, scenarios), threshold)
+    sat = Satisfaction(run_scenarios(ctx, load_scenarios(scenarios_folder(ctx))), threshold)
     ctx.store.put_artifact(
         ctx.run_id,
         "satisfaction.json",
@@ -248,13 +253,25 @@ def validate(ctx: StageContext) -> StageResult:
         kind="satisfaction",
         step_seq=ctx.step_seq,
     )
+    return sat
+
+
+def describe(sat: Satisfaction) -> str:
+    return (
+        f"satisfaction {sat.overall or 0:.0%} ({sat.passed}/{sat.trajectories} trajectories, "
+        f"target {sat.threshold:.0%})"
+    )
+
+
+def validate(ctx: StageContext) -> StageResult:
+    sat = measure(ctx)
     if sat.overall is None:
         ctx.log(
-            f"no holdout scenarios in {folder / ctx.spec.name}: satisfaction not measured",
+            f"no holdout scenarios in {scenarios_folder(ctx)}: satisfaction not measured",
             level="warning",
         )
         return StageResult(Outcome.OK, "no holdout scenarios to run", sat.as_dict())
-    summary = f"satisfaction {sat.overall:.0%} ({sat.passed}/{sat.trajectories} trajectories, target {threshold:.0%})"
+    summary = describe(sat)
     if sat.satisfied:
         from localfactory.factory.verdicts import user_test
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass
+from itertools import pairwise
 
 from localfactory.spec import CliInterface, LibraryInterface, ServiceInterface, Spec
 
@@ -228,3 +229,71 @@ def salvage_tests(source: str, *, truncated: bool = False) -> tuple[str, list[st
             continue
         return (text, dropped) if test_functions(tree) and dropped else None
     return None
+
+
+def _is_check(stmt: ast.stmt) -> bool:
+    """An ``assert``, or a ``with pytest.raises(...)`` block."""
+    if isinstance(stmt, ast.Assert):
+        return True
+    if not isinstance(stmt, ast.With):
+        return False
+    return all(
+        isinstance(item.context_expr, ast.Call)
+        and (
+            (isinstance(f := item.context_expr.func, ast.Attribute) and f.attr == "raises")
+            or (isinstance(f, ast.Name) and f.id == "raises")
+        )
+        for item in stmt.items
+    )
+
+
+def split_checks(source: str) -> tuple[str, list[str]]:
+    """Tests with one check each, and the names of the tests that were split.
+
+    Small models put every assertion of a criterion (or of the whole file) in one test
+    function: the first failing assertion then hides the others, one wrong expectation sinks
+    the right ones with it, and "how many tests pass" cannot tell better code from worse.
+    A test function made only of checks (``assert`` statements and ``with pytest.raises``
+    blocks: no setup, no fixtures, no decorators) is split into one function per check,
+    ``name_1``, ``name_2`` and so on. Anything else is left as it is, since its checks may
+    depend on each other.
+    """
+    tree = ast.parse(source)
+    lines = source.splitlines()
+    taken = {n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.ClassDef)}
+    split: list[str] = []
+    edits: list[tuple[int, int, list[str]]] = []
+    for node in tree.body:
+        if not isinstance(node, ast.FunctionDef) or not node.name.startswith("test"):
+            continue
+        body = node.body
+        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+            body = body[1:]  # a docstring
+        args = node.args
+        if (
+            len(body) < 2
+            or node.decorator_list
+            or args.args or args.posonlyargs or args.kwonlyargs or args.vararg or args.kwarg
+            or not all(_is_check(stmt) for stmt in body)
+        ):  # fmt: skip
+            continue
+        spans = [(stmt.lineno - 1, stmt.end_lineno or stmt.lineno) for stmt in body]
+        if any(later[0] < earlier[1] for earlier, later in pairwise(spans)):
+            continue  # two checks share a line
+        indent = body[0].col_offset
+        pieces: list[str] = []
+        for i, (start, end) in enumerate(spans, 1):
+            name = f"{node.name}_{i}"
+            while name in taken:
+                name += "_"
+            taken.add(name)
+            chunk = [line[indent:] if line[:indent].strip() == "" else line.lstrip()
+                     for line in lines[start:end]]  # fmt: skip
+            pieces += [f"def {name}():", *(f"    {line}" if line else "" for line in chunk), "", ""]
+        edits.append(
+            (node.lineno - 1, (node.end_lineno or node.lineno) - node.lineno + 1, pieces[:-2])
+        )
+        split.append(node.name)
+    for start, count, insert in sorted(edits, reverse=True):
+        lines[start : start + count] = insert
+    return "\n".join(lines).rstrip() + "\n", split

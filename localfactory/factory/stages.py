@@ -18,6 +18,7 @@ from localfactory.factory.layout import (
     function_names,
     normalize_tests,
     salvage_tests,
+    split_checks,
     stub_source,
     test_functions,
 )
@@ -201,6 +202,14 @@ def _code_edit(ctx: StageContext, answer_text: str, *, merge: bool) -> tuple[lis
     content = edit.content
     if merge and current is not None:
         content = merge_functions(current, edit.content) or edit.content
+    missing = _missing_interface(ctx, content)
+    if missing:
+        # A fragment taken for the whole file (`obj['x']` in a repair, seen on the 1.5B) would
+        # wipe out the code: the answer is unusable and the file stays as it was.
+        return [], (
+            f"`{code_path}` must define {', '.join(function_names(ctx.spec))}; the answer "
+            f"has no {', '.join(missing)}: write the complete file"
+        )
     ctx.workspace.write(code_path, content)
     written.append(code_path)
     for other in found.edits:
@@ -213,6 +222,35 @@ def _code_edit(ctx: StageContext, answer_text: str, *, merge: bool) -> tuple[lis
         except (SyntaxError, UnsafePath) as exc:
             ctx.log(f"ignored {other.path}: {exc}", level="warning")
     return written, None
+
+
+def _bound_names(body: list[ast.stmt]) -> set[str]:
+    """Names a module body binds at top level (defs, classes, assignments, imports), looking
+    into ``if``/``try``/``with`` blocks."""
+    names: set[str] = set()
+    for node in body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, ast.If | ast.Try | ast.With):
+            for block in ("body", "orelse", "finalbody", "handlers"):
+                for part in getattr(node, block, []):
+                    inner = part.body if isinstance(part, ast.ExceptHandler) else [part]
+                    names |= _bound_names(inner)
+    return names
+
+
+def _missing_interface(ctx: StageContext, content: str) -> list[str]:
+    """The library interface's names that ``content`` does not define (empty for commands
+    and services, whose entry point is checked by running them)."""
+    if not isinstance(ctx.spec.interface, LibraryInterface):
+        return []
+    bound = _bound_names(ast.parse(content).body)
+    return [name for name in function_names(ctx.spec) if name not in bound]
 
 
 def _write_code(ctx: StageContext, prompt: str, *, merge: bool, verb: str) -> StageResult:
@@ -356,8 +394,12 @@ def _test_count(source: str) -> int:
 
 
 def _save_tests(ctx: StageContext, content: str) -> str:
-    """Write the test file, normalised (see :func:`normalize_tests`, each change logged)."""
+    """Write the test file, normalised (see :func:`normalize_tests`) with one check per test
+    (see :func:`split_checks`), each change logged."""
     content, changes = normalize_tests(content, ctx.spec, ctx.layout)
+    content, split = split_checks(content)
+    if split:
+        changes.append(f"split {', '.join(split)} into one test per check")
     for change in changes:
         ctx.log(f"tests: {change}")
     ctx.workspace.write(ctx.layout.test_path, content)

@@ -40,6 +40,9 @@ Say = Callable[[str], None]
 TOOLS = ("pytest", "ruff", "mypy")
 """What the factory's checks run inside the sandbox (``python -m pytest`` and so on)."""
 
+PACKAGES = (*TOOLS, "pytest-timeout")
+"""What the image installs: the tools, and the pytest plugin that stops a test that hangs."""
+
 VENV = "/opt/sandbox"
 PYTHON = f"{VENV}/bin/python"
 SOURCE_MOUNT = "/opt/localfactory/src"
@@ -70,7 +73,7 @@ def _name_of(requirement: str) -> str | None:
     return found.group(1) if found else None
 
 
-def installed_pins(roots: Iterable[str] = TOOLS) -> dict[str, str]:
+def installed_pins(roots: Iterable[str] = PACKAGES) -> dict[str, str]:
     """``{name: "name==version"}`` for ``roots`` and everything they need, as installed here.
 
     A dependency not installed here (one for another Python, say) is left to pip.
@@ -102,7 +105,7 @@ def fetch_wheels(target: ImagePython, pins: dict[str, str], dest: Path, say: Say
     constraints.write_text("".join(f"{pin}\n" for pin in sorted(pins.values())))
     from localfactory.twins.docker_wheels import download_wheels
 
-    requirements = [pins.get(tool, tool) for tool in TOOLS]
+    requirements = [pins.get(tool, tool) for tool in PACKAGES]
     problem = download_wheels(
         target, requirements, wheelhouse, say=say, extra=("--constraint", str(constraints)),
         announce=f"Fetching the wheels of {', '.join(requirements)} for {target.abi} (once) ...",
@@ -157,7 +160,7 @@ class SandboxImage:
 
         base = ensure_base(client, self.settings, self.say)
         pins = installed_pins()
-        requirements = " ".join(pins.get(tool, tool) for tool in TOOLS)
+        requirements = " ".join(pins.get(tool, tool) for tool in PACKAGES)
         base_id = client.images.get(base).id
         key = hashlib.sha256(
             "\n".join([base_id, *sorted(pins.values()), _DOCKERFILE]).encode()

@@ -143,7 +143,25 @@ def pytest_feedback(
         summary = "no test summary found (did pytest start?)"
         tail = [ln for ln in output.splitlines() if ln.strip()][-5:]
         failures = failures or ([Failure("pytest", tail[-1], tail)] if tail else [])
-    return _render("pytest", summary, failures, max_chars)
+    return _render("pytest", summary, [_plain_timeout(f) for f in failures], max_chars)
+
+
+_TIMEOUT = re.compile(r"Failed: Timeout \(>([\d.]+)s\) from pytest-timeout\.?")
+
+
+def _plain_timeout(failure: Failure) -> Failure:
+    """pytest-timeout's message said as what it means for the code: it never finished."""
+
+    def plain(text: str) -> str:
+        return _TIMEOUT.sub(
+            lambda m: (
+                f"Timeout: still running after {float(m.group(1)):g} s; it was stopped on the line "
+                "above (an endless loop?)"
+            ),
+            text,
+        )
+
+    return Failure(failure.test, plain(failure.message), [plain(d) for d in failure.details])
 
 
 def _merge_junit(from_text: list[Failure], junit_xml: str | Path) -> list[Failure]:

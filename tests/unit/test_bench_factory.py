@@ -204,10 +204,10 @@ def test_a_failed_run_is_not_solved_even_when_its_last_code_passes(
 ) -> None:
     suite, scenarios = tmp_path / "suite", tmp_path / "scenarios"
     _spec(suite, "easy", "adder", scenarios, iterations=1)
-    # A test that contradicts the spec: the right code cannot pass it, and the one code-writing
-    # round is used before the factory can settle the dispute, so the budget runs out.
-    wrong_test = TESTS.replace("add(2, 3) == 5", "add(2, 3) == 6")
-    models = ScriptedModels({"planner": [PLAN], "test_writer": [wrong_test], "coder": [RIGHT]})
+    # Right code with an unused import: ruff fails it, and the one code-writing round is used
+    # before the coder can tidy it, so the budget runs out on code whose behaviour is right.
+    untidy = RIGHT.replace("def add", "import os\n\n\ndef add")
+    models = ScriptedModels({"planner": [PLAN], "test_writer": [TESTS], "coder": [untidy]})
     report = bench.main(
         settings, suite, model="scripted", chat=models.chat, scenarios=scenarios,
         workdir=tmp_path / "work", out=lambda _: None, say=lambda _: None,

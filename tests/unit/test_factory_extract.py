@@ -272,3 +272,61 @@ def test_a_file_without_its_opening_fence_is_taken_up_to_the_closing_one() -> No
     # Prose that merely names the file is not a file.
     chatter = "fizzbuzz.py\nis the module you asked for.\n```\n"
     assert extract_files(chatter, expected=["fizzbuzz.py"]).paths() == []
+
+
+SEVERAL_CHECKS = '''\
+import pytest
+from roman import to_roman
+
+
+def test_to_roman():
+    """The criterion's examples."""
+    assert to_roman(4) == "IV"
+    assert to_roman(1994) == (
+        "MCMXCIV"
+    )
+    with pytest.raises(ValueError):
+        to_roman(0)
+
+
+def test_with_setup():
+    n = 3
+    assert to_roman(n) == "III"
+    assert to_roman(n + 1) == "IV"
+
+
+@pytest.mark.parametrize("n", [1])
+def test_parametrized(n):
+    assert to_roman(n) == "I"
+    assert to_roman(n).isupper()
+'''
+
+
+def test_a_test_made_only_of_checks_is_split_into_one_test_per_check(tmp_path: Path) -> None:
+    import ast
+    import subprocess
+    import sys
+
+    from localfactory.factory.layout import split_checks
+
+    source, split = split_checks(SEVERAL_CHECKS)
+    assert split == ["test_to_roman"]
+    names = [n.name for n in ast.parse(source).body if isinstance(n, ast.FunctionDef)]
+    # split in order, each with one check; tests with setup or parameters are left whole
+    assert names == [
+        "test_to_roman_1", "test_to_roman_2", "test_to_roman_3", "test_with_setup",
+        "test_parametrized",
+    ]  # fmt: skip
+    assert split_checks(source) == (source, [])  # splitting again changes nothing
+    # code that gets one example wrong now fails one test, not the whole criterion
+    (tmp_path / "roman.py").write_text(
+        "def to_roman(n):\n    if n < 1:\n        raise ValueError(n)\n"
+        "    return {4: 'IV', 3: 'III', 1: 'I'}.get(n, '?')\n"
+    )
+    (tmp_path / "test_roman.py").write_text(source)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_roman.py"],
+        cwd=tmp_path, capture_output=True, text=True,
+    )  # fmt: skip
+    assert "FAILED test_roman.py::test_to_roman_2" in done.stdout
+    assert "1 failed, 4 passed" in done.stdout
