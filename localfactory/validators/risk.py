@@ -214,7 +214,8 @@ def assess(
 
     ``satisfaction`` is the holdout's ``Satisfaction.as_dict()``; ``verdicts`` are stored
     validator verdicts (``ValidatorVerdict.as_dict()``) of the iteration being delivered;
-    ``disputed`` names tests skipped because the test writer and the coder never agreed.
+    ``disputed`` names the test writer's tests the checks skipped: disputed (the test writer
+    and the coder never agreed) or contradicted (they failed code the holdout scenarios passed).
     """
     reasons: list[RiskReason] = []
     touched = touched_areas(files)
@@ -234,7 +235,8 @@ def assess(
     reasons += _verdict_reasons(list(verdicts))
     skipped = sorted(disputed)
     if skipped:
-        reasons.append(RiskReason(0.2, f"{len(skipped)} disputed test(s) were skipped: "
+        reasons.append(RiskReason(0.2, f"{len(skipped)} of the test writer's tests were skipped "
+                                  "(disputed, or contradicted by the holdout): "
                                   f"{', '.join(skipped[:3])}"))  # fmt: skip
     level_points = SPEC_LEVEL_POINTS[spec.risk.level]
     if level_points:

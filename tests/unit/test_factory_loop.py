@@ -432,7 +432,8 @@ def test_a_test_both_sides_stand_by_is_skipped_as_disputed(
     assert check == "3/4 tests pass, ruff clean; 1 disputed test(s) skipped: test_small"
     report = (tmp_path / ".localfactory" / "reports" / run.id / "report.md").read_text()
     assert "disputed tests skipped: test_small" in report
-    assert "1 disputed test(s) were skipped: test_small" in report  # a reason in the risk score
+    # a reason in the risk score
+    assert "1 of the test writer's tests were skipped (disputed, or contradicted" in report
 
 
 HALF = RIGHT.replace("return a + b", "return a + b if a > 0 else a - b")
