@@ -105,6 +105,29 @@ and why the code does something else, then write the corrected file.
     + FILE_FORMAT
 )
 
+REWRITE = (
+    """Here is a specification of software to build.
+
+{spec}
+
+These tests must pass (`{test_path}`):
+```python
+{tests}
+```
+
+An implementation of `{path}` was written and repaired, but the checks still failed:
+{feedback}
+
+Write `{path}` anew, from the specification: a fresh implementation with a different approach,
+not a patch of the old one. Every function keeps exactly its signature:
+```python
+{stub}
+```
+
+"""
+    + FILE_FORMAT
+)
+
 TESTS_ARE_RIGHT = "TESTS ARE RIGHT"
 
 REVISE_TESTS = (

@@ -12,7 +12,12 @@ import ast
 
 from localfactory.factory import prompts
 from localfactory.factory.context import StageContext, StageResult
-from localfactory.factory.examples import examples_source, spec_examples, writer_tests
+from localfactory.factory.examples import (
+    examples_source,
+    is_example,
+    spec_examples,
+    writer_tests,
+)
 from localfactory.factory.extract import FileEdit, append_tests, extract_files, merge_functions
 from localfactory.factory.layout import (
     function_names,
@@ -278,43 +283,66 @@ def _write_code(ctx: StageContext, prompt: str, *, merge: bool, verb: str) -> St
 CANDIDATE_TEMPERATURE = 0.7
 
 
-def _passing(ctx: StageContext) -> tuple[int, int]:
-    """(tests passing, tests that ran) for the code in the workspace now."""
+def _passing(ctx: StageContext) -> tuple[int, int, int]:
+    """(spec examples passing, tests passing, tests that ran) for the code in the workspace
+    now; the examples count first when candidates are compared, they are the spec's own."""
     from localfactory.factory.checks import run_pytest
 
     _, counts, _ = run_pytest(ctx)
-    return counts.passed, counts.total - counts.skipped
+    examples = sum(1 for name in counts.passing if is_example(name))
+    return examples, counts.passed, counts.total - counts.skipped
+
+
+def _rewrite_prompt(ctx: StageContext) -> str:
+    """Ask for the code anew from the spec and the tests, without the code that keeps failing
+    (a small model shown its code tends to give it back)."""
+    return prompts.REWRITE.format(
+        spec=render_for_prompt(ctx.spec),
+        test_path=ctx.layout.test_path,
+        tests=ctx.workspace.read(ctx.layout.test_path) or "",
+        path=ctx.layout.code_path,
+        feedback=ctx.note("feedback") or "(no details)",
+        stub=stub_source(ctx.spec),
+    )
 
 
 def _best_candidate(ctx: StageContext, prompt: str, before: str) -> str:
     """When the coder's first answer still fails tests, sample more answers (seeded, so a replay
-    asks the same) and keep the code that passes the most; the tests choose, not the model.
-    Returns a note for the step's reason (empty when the first answer stays)."""
+    asks the same) and keep the code that passes the most (the spec's examples first); the
+    tests choose, not the model. The last answer asked for is a fresh implementation, not a
+    repair, so a run is not stuck on one approach. Returns a note for the step's reason
+    (empty when the first answer stays)."""
     path = ctx.layout.code_path
     first = ctx.workspace.read(path) or ""
-    passed, ran = _passing(ctx)
+    examples, passed, ran = _passing(ctx)
     if ran == 0 or passed == ran:
         return ""
-    best, best_passed, chosen = first, passed, 0
+    best, best_score, chosen, kind = first, (examples, passed), 0, ""
     tried = ctx.settings.factory.repair_candidates
     for i in range(1, tried):
+        fresh = i == tried - 1 and tried > 2
         options = {"max_tokens": CODE_TOKENS, "temperature": CANDIDATE_TEMPERATURE,
                    "seed": 100 * ctx.retry + i}  # fmt: skip
-        answer = ctx.gateway.chat("coder", _messages(prompt), options=options)
+        asked = _rewrite_prompt(ctx) if fresh else prompt
+        answer = ctx.gateway.chat("coder", _messages(asked), options=options)
         ctx.workspace.write(path, before)
-        _, issue = _code_edit(ctx, answer.text, merge=True)
+        _, issue = _code_edit(ctx, answer.text, merge=not fresh)
         if issue is not None:
             continue
-        now, _ = _passing(ctx)
-        if now > best_passed:
-            best, best_passed, chosen = ctx.workspace.read(path) or "", now, i
+        now_examples, now, _ = _passing(ctx)
+        if (now_examples, now) > best_score:
+            best, best_score, chosen = ctx.workspace.read(path) or "", (now_examples, now), i
+            kind = "fresh answer" if fresh else "sampled answer"
             if now == ran:
                 tried = i + 1
                 break
     ctx.workspace.write(path, best)
     if chosen == 0:
         return f" (no sampled answer beat the first: {passed}/{ran} tests pass)"
-    return f" (sampled answer {chosen + 1} of {tried} kept: {best_passed}/{ran} tests pass, the first passed {passed})"
+    return (
+        f" ({kind} {chosen + 1} of {tried} kept: {best_score[1]}/{ran} tests pass, "
+        f"the first passed {passed})"
+    )
 
 
 def _code_kept(ctx: StageContext) -> StageResult | str:

@@ -530,3 +530,20 @@ def test_a_repair_answer_missing_the_interface_is_refused_and_the_code_kept(
     assert "obj['add']" not in history
     retry_prompt = [p for role, p in models.prompts if role == "coder"][2]
     assert "return a - b" in retry_prompt and "the answer has no add" in retry_prompt
+
+
+def test_the_last_answer_a_repair_tries_is_a_fresh_implementation_without_the_old_code(
+    tmp_path: Path,
+) -> None:
+    models = ScriptedModels(
+        {"planner": [PLAN], "test_writer": [TESTS], "coder": [WRONG, WRONG_OTHER, WRONG, RIGHT]}
+    )
+    _, store, run, _ = build(tmp_path, models, LOCALFACTORY_FACTORY__REPAIR_CANDIDATES="3")
+    assert run.status.value == "succeeded"
+    repair = [t.reason for t in store.transitions(run.id) if t.from_state == "repair"]
+    assert repair == [
+        "rewrote adder.py (fresh answer 3 of 3 kept: 4/4 tests pass, the first passed 0)"
+    ]
+    fresh = [p for role, p in models.prompts if role == "coder"][3]
+    assert "Write `adder.py` anew" in fresh and "test_small" in fresh  # the failures, but
+    assert "a * b" not in fresh  # not the code that failed them
