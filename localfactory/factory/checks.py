@@ -285,7 +285,8 @@ def _quarantine(ctx: StageContext, report: CheckReport) -> tuple[CheckReport, li
 
 
 ARBITER_NOTE = "holdout_arbiter"
-"""The digest of the code the holdout last arbitrated (it is not run twice on the same code)."""
+"""The code the holdout last arbitrated (its digest) and what users saw: the scenarios do not
+run twice on the same code, and a check that finds the same code gives the same feedback."""
 
 
 def _code_digest(ctx: StageContext) -> str:
@@ -316,15 +317,19 @@ def _arbitrate(ctx: StageContext, report: CheckReport) -> tuple[CheckReport, lis
     if writer_tests(failing) != failing:
         return report, [], ""  # a spec example fails: the code is wrong, not the tests
     code = _code_digest(ctx)
-    if ctx.note(ARBITER_NOTE) == code:
-        return report, [], ""
-    ctx.put_note(ARBITER_NOTE, code)
+    earlier = json.loads(ctx.note(ARBITER_NOTE) or "{}")
+    if earlier.get("code") == code:
+        return report, [], earlier.get("users", "")
     sat = holdout.measure(ctx)
+    users = ""
+    if sat.overall is not None and not sat.satisfied:
+        users = holdout.feedback(sat, strict=ctx.settings.factory.strict_holdout)
+    ctx.put_note(ARBITER_NOTE, _json({"code": code, "users": users}))
     if sat.overall is None:
         return report, [], ""  # no scenarios: nothing outranks the tests
-    if not sat.satisfied:
+    if users:
         ctx.log(f"the failing tests were put to the holdout: {holdout.describe(sat)}")
-        return report, [], holdout.feedback(sat, strict=ctx.settings.factory.strict_holdout)
+        return report, [], users
     names = {_short(n).split("[", 1)[0] for n in failing}
     ctx.log(
         f"tests contradicted by the holdout skipped: {', '.join(sorted(names))} (they fail, "

@@ -246,13 +246,21 @@ def test_failing_tests_put_to_an_unsatisfied_holdout_send_the_users_symptoms_too
     tmp_path: Path,
 ) -> None:
     models = ScriptedModels(
-        {"planner": [PLAN], "test_writer": [WRONG_TESTS], "coder": [OVERFIT, RIGHT]}
+        {
+            "planner": [PLAN],
+            "test_writer": [WRONG_TESTS, "TESTS ARE RIGHT"],
+            "coder": [OVERFIT, OVERFIT, RIGHT],
+        }
     )
     _, store, run, lines = build(tmp_path, models)
     assert run.status.value == "succeeded", "\n".join(lines)
-    repair_prompt = [p for role, p in models.prompts if role == "coder"][1]
-    assert "test_small" in repair_prompt  # the failing test, and what users saw
-    assert "End-to-end checks by users (not the tests) failed" in repair_prompt
+    # the coder first kept its code: the check ran again on it, and the repair after that
+    # was told what users saw as well (the scenarios did not run again on the same code)
+    repairs = [p for role, p in models.prompts if role == "coder"][1:]
+    assert len(repairs) == 2
+    for prompt in repairs:
+        assert "test_small" in prompt  # the failing test, and what users saw
+        assert "End-to-end checks by users (not the tests) failed" in prompt
     # the repaired code satisfies the scenarios: the wrong test is skipped, the run delivered
     checks = [t.reason for t in store.transitions(run.id) if t.from_state == "check"]
     assert checks[-1].endswith("1 test(s) the holdout contradicted skipped: test_small")
