@@ -223,7 +223,54 @@ def disputed_tests(ctx: StageContext, failing: list[str]) -> list[str]:
     extensions = finished(steps, "extend_tests")
     if extensions and repaired_since(extensions[-1]):
         suspects |= {name for s in extensions for name in (s.output or {}).get("added", [])}
+    suspects -= _recorded(ctx, RESTORED_ARTIFACT)
     return [n for n in failing if n in suspects or _short(n).split("[", 1)[0] in suspects]
+
+
+RESTORED_ARTIFACT = "restored_tests.json"
+DISPUTED_REASON = (
+    "disputed: the test writer stood by it, the coder could not pass it; left to the holdout"
+)
+
+
+def _recorded(ctx: StageContext, name: str) -> set[str]:
+    found = ctx.store.get_artifact(ctx.run_id, name, kind="check")
+    return set(json.loads(found.text())["tests"]) if found is not None else set()
+
+
+def restore_disputed(ctx: StageContext) -> list[str]:
+    """Un-skip the disputed tests once the holdout failed: it did not side with the code, so the
+    tests go back to the coder as concrete failures, and are never disputed again (the
+    holdout may still find them contradicted, see :func:`_arbitrate`). Their names."""
+    source = ctx.workspace.read(ctx.layout.test_path) or ""
+    marker = f"@pytest.mark.skip(reason={DISPUTED_REASON!r})"
+    lines = source.splitlines()
+    kept, restored = [], []
+    for i, line in enumerate(lines):
+        if line.strip() == marker:
+            found = re.match(r"\s*(?:async\s+)?def\s+(\w+)", next(
+                (ln for ln in lines[i + 1 :] if not ln.lstrip().startswith("@")), ""
+            ))  # fmt: skip
+            if found:
+                restored.append(found.group(1))
+            continue
+        kept.append(line)
+    if not restored:
+        return []
+    ctx.workspace.write(ctx.layout.test_path, "\n".join(kept) + "\n")
+    for artifact, names in (
+        (RESTORED_ARTIFACT, _recorded(ctx, RESTORED_ARTIFACT) | set(restored)),
+        (DISPUTED_ARTIFACT, _recorded(ctx, DISPUTED_ARTIFACT) - set(restored)),
+    ):
+        ctx.store.put_artifact(
+            ctx.run_id, artifact, _json({"tests": sorted(names)}), kind="check",
+            step_seq=ctx.step_seq,
+        )  # fmt: skip
+    ctx.log(
+        f"disputed tests restored: {', '.join(restored)} (the holdout failed, so it did not "
+        "side with the code)"
+    )
+    return restored
 
 
 def _skip_tests(source: str, names: set[str], reason: str) -> str:
@@ -254,10 +301,7 @@ def _skip_and_check(ctx: StageContext, names: set[str], reason: str) -> CheckRep
     other skipped tests, and run the checks again."""
     source = ctx.workspace.read(ctx.layout.test_path) or ""
     ctx.workspace.write(ctx.layout.test_path, _skip_tests(source, names, reason))
-    earlier = ctx.store.get_artifact(ctx.run_id, DISPUTED_ARTIFACT, kind="check")
-    recorded = set(names)
-    if earlier is not None:
-        recorded |= set(json.loads(earlier.text())["tests"])
+    recorded = set(names) | _recorded(ctx, DISPUTED_ARTIFACT)
     ctx.store.put_artifact(
         ctx.run_id, DISPUTED_ARTIFACT, _json({"tests": sorted(recorded)}), kind="check",
         step_seq=ctx.step_seq,
@@ -272,16 +316,13 @@ def _quarantine(ctx: StageContext, report: CheckReport) -> tuple[CheckReport, li
     if not disputed or len(disputed) >= t.total - t.skipped:
         return report, []  # nothing disputed, or nothing would be left to test
     names = {_short(n).split("[", 1)[0] for n in disputed}
-    reason = (
-        "disputed: the test writer stood by it, the coder could not pass it; left to the holdout"
-    )
     ctx.log(
         f"disputed tests skipped: {', '.join(sorted(names))} (questioned in "
         f"{MAX_TEST_REVISIONS} test revisions, or added after the holdout failed, and still "
         "failing after a repair); the holdout scenarios decide",
         level="warning",
     )
-    return _skip_and_check(ctx, names, reason), sorted(names)
+    return _skip_and_check(ctx, names, DISPUTED_REASON), sorted(names)
 
 
 ARBITER_NOTE = "holdout_arbiter"

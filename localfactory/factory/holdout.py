@@ -282,6 +282,9 @@ def validate(ctx: StageContext) -> StageResult:
             )
         return StageResult(Outcome.OK, summary, sat.as_dict())
     ctx.put_note("feedback", feedback(sat, strict=ctx.settings.factory.strict_holdout))
+    from localfactory.factory.checks import restore_disputed
+
+    restore_disputed(ctx)
     # Validation follows checks that passed: the tests miss what the users found. Have them
     # extended (a few times a run), so the coder gets a failing test rather than a symptom.
     extended = sum(1 for s in ctx.store.steps(ctx.run_id) if s.name == State.EXTEND_TESTS.value)

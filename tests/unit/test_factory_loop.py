@@ -555,3 +555,27 @@ def test_the_last_answer_a_repair_tries_is_a_fresh_implementation_without_the_ol
     fresh = [p for role, p in models.prompts if role == "coder"][3]
     assert "Write `adder.py` anew" in fresh and "test_small" in fresh  # the failures, but
     assert "a * b" not in fresh  # not the code that failed them
+
+
+def test_a_disputed_test_comes_back_when_the_holdout_then_fails(tmp_path: Path) -> None:
+    # test_big is right; the overfitting code fails it and the coder stands by its code
+    big = TESTS.replace("\n```\n", "\n\n\ndef test_big():\n    assert add(100, 1) == 101\n```\n")
+    models = ScriptedModels(
+        {
+            "planner": [PLAN],
+            "test_writer": [big, "TESTS ARE RIGHT"],
+            "coder": lambda n: OVERFIT if n < 4 else RIGHT,
+        }
+    )
+    _, store, run, lines = build(tmp_path, models, iterations=6)
+    assert run.status.value == "succeeded", "\n".join(lines)
+    assert any("disputed tests skipped: test_big" in line for line in lines)
+    assert any("disputed tests restored: test_big" in line for line in lines)
+    # the repair after the failed holdout saw test_big as a live test again, and the code that
+    # passes it was delivered with it
+    last_repair = [p for role, p in models.prompts if role == "coder"][-1]
+    assert "def test_big():" in last_repair and "disputed" not in last_repair
+    tests = (tmp_path / "build" / "adder" / "tests" / "test_adder.py").read_text()
+    assert "skip" not in tests
+    check = [t.reason for t in store.transitions(run.id) if t.from_state == "check"][-1]
+    assert check == "5/5 tests pass, ruff clean"
