@@ -247,6 +247,16 @@ def _is_check(stmt: ast.stmt) -> bool:
     )
 
 
+def _binds_names(body: list[ast.stmt]) -> bool:
+    """Whether a check binds a name a later one may use (``with pytest.raises(E) as info``)."""
+    for stmt in body:
+        if isinstance(stmt, ast.With) and any(item.optional_vars for item in stmt.items):
+            return True
+        if any(isinstance(n, ast.NamedExpr) for n in ast.walk(stmt)):
+            return True
+    return False
+
+
 def split_checks(source: str) -> tuple[str, list[str]]:
     """Tests with one check each, and the names of the tests that were split.
 
@@ -275,6 +285,7 @@ def split_checks(source: str) -> tuple[str, list[str]]:
             or node.decorator_list
             or args.args or args.posonlyargs or args.kwonlyargs or args.vararg or args.kwarg
             or not all(_is_check(stmt) for stmt in body)
+            or _binds_names(body)
         ):  # fmt: skip
             continue
         spans = [(stmt.lineno - 1, stmt.end_lineno or stmt.lineno) for stmt in body]

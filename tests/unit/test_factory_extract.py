@@ -295,6 +295,12 @@ def test_with_setup():
     assert to_roman(n + 1) == "IV"
 
 
+def test_error_message():
+    with pytest.raises(ValueError) as info:
+        to_roman(0)
+    assert "0" in str(info.value)
+
+
 @pytest.mark.parametrize("n", [1])
 def test_parametrized(n):
     assert to_roman(n) == "I"
@@ -312,10 +318,11 @@ def test_a_test_made_only_of_checks_is_split_into_one_test_per_check(tmp_path: P
     source, split = split_checks(SEVERAL_CHECKS)
     assert split == ["test_to_roman"]
     names = [n.name for n in ast.parse(source).body if isinstance(n, ast.FunctionDef)]
-    # split in order, each with one check; tests with setup or parameters are left whole
+    # split in order, each with one check; tests with setup, parameters, or a check that
+    # uses what an earlier one bound (`as info`) are left whole
     assert names == [
         "test_to_roman_1", "test_to_roman_2", "test_to_roman_3", "test_with_setup",
-        "test_parametrized",
+        "test_error_message", "test_parametrized",
     ]  # fmt: skip
     assert split_checks(source) == (source, [])  # splitting again changes nothing
     # code that gets one example wrong now fails one test, not the whole criterion
@@ -329,4 +336,4 @@ def test_a_test_made_only_of_checks_is_split_into_one_test_per_check(tmp_path: P
         cwd=tmp_path, capture_output=True, text=True,
     )  # fmt: skip
     assert "FAILED test_roman.py::test_to_roman_2" in done.stdout
-    assert "1 failed, 4 passed" in done.stdout
+    assert "1 failed, 5 passed" in done.stdout
