@@ -223,8 +223,17 @@ def disputed_tests(ctx: StageContext, failing: list[str]) -> list[str]:
     extensions = finished(steps, "extend_tests")
     if extensions and repaired_since(extensions[-1]):
         suspects |= {name for s in extensions for name in (s.output or {}).get("added", [])}
-    suspects -= _recorded(ctx, RESTORED_ARTIFACT)
-    return [n for n in failing if n in suspects or _short(n).split("[", 1)[0] in suspects]
+    restored = restored_tests(ctx)
+    return [
+        n
+        for n in failing
+        if (n in suspects or base_name(n) in suspects) and base_name(n) not in restored
+    ]
+
+
+def base_name(test_id: str) -> str:
+    """A test id's function name (``tests.test_x.test_y[3]`` is ``test_y``)."""
+    return _short(test_id).split("[", 1)[0]
 
 
 RESTORED_ARTIFACT = "restored_tests.json"
@@ -236,6 +245,11 @@ DISPUTED_REASON = (
 def _recorded(ctx: StageContext, name: str) -> set[str]:
     found = ctx.store.get_artifact(ctx.run_id, name, kind="check")
     return set(json.loads(found.text())["tests"]) if found is not None else set()
+
+
+def restored_tests(ctx: StageContext) -> set[str]:
+    """The tests the holdout sent back from a dispute (see :func:`restore_disputed`)."""
+    return _recorded(ctx, RESTORED_ARTIFACT)
 
 
 def restore_disputed(ctx: StageContext) -> list[str]:
@@ -315,7 +329,7 @@ def _quarantine(ctx: StageContext, report: CheckReport) -> tuple[CheckReport, li
     disputed = disputed_tests(ctx, t.failing)
     if not disputed or len(disputed) >= t.total - t.skipped:
         return report, []  # nothing disputed, or nothing would be left to test
-    names = {_short(n).split("[", 1)[0] for n in disputed}
+    names = {base_name(n) for n in disputed}
     ctx.log(
         f"disputed tests skipped: {', '.join(sorted(names))} (questioned in "
         f"{MAX_TEST_REVISIONS} test revisions, or added after the holdout failed, and still "
@@ -371,7 +385,7 @@ def _arbitrate(ctx: StageContext, report: CheckReport) -> tuple[CheckReport, lis
     if users:
         ctx.log(f"the failing tests were put to the holdout: {holdout.describe(sat)}")
         return report, [], users
-    names = {_short(n).split("[", 1)[0] for n in failing}
+    names = {base_name(n) for n in failing}
     ctx.log(
         f"tests contradicted by the holdout skipped: {', '.join(sorted(names))} (they fail, "
         f"yet the code satisfies the users' scenarios: {holdout.describe(sat)})",

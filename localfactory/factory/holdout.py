@@ -284,7 +284,15 @@ def validate(ctx: StageContext) -> StageResult:
     ctx.put_note("feedback", feedback(sat, strict=ctx.settings.factory.strict_holdout))
     from localfactory.factory.checks import restore_disputed
 
-    restore_disputed(ctx)
+    restored = restore_disputed(ctx)
+    if restored:
+        # The holdout did not side with the code: the disputed tests, concrete failures the
+        # coder can act on, are back; the check shows them with what users saw.
+        return StageResult(
+            Outcome.REOPENED,
+            f"{summary}; disputed tests restored: {', '.join(restored)}",
+            sat.as_dict(),
+        )
     # Validation follows checks that passed: the tests miss what the users found. Have them
     # extended (a few times a run), so the coder gets a failing test rather than a symptom.
     extended = sum(1 for s in ctx.store.steps(ctx.run_id) if s.name == State.EXTEND_TESTS.value)

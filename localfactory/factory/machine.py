@@ -59,6 +59,8 @@ class Outcome(StrEnum):
     """The review found tests that check nothing: have them rewritten."""
     UNCOVERED = "uncovered"
     """The holdout failed code that passes every test: the tests miss a behaviour, have them extended."""
+    REOPENED = "reopened"
+    """The holdout failed code whose disputed tests were skipped: the tests are restored and checked again."""
     ERROR = "error"
     """Something outside the model's control broke (a missing model, a full disk)."""
 
@@ -87,6 +89,7 @@ TRANSITIONS: dict[tuple[State, Outcome], State] = {
     (State.VALIDATE, Outcome.OK): State.DELIVER,
     (State.VALIDATE, Outcome.FAILING): State.REPAIR,
     (State.VALIDATE, Outcome.UNCOVERED): State.EXTEND_TESTS,
+    (State.VALIDATE, Outcome.REOPENED): State.CHECK,
     (State.EXTEND_TESTS, Outcome.OK): State.CHECK,
     (State.EXTEND_TESTS, Outcome.FAILING): State.REPAIR,
     (State.DELIVER, Outcome.OK): State.DONE,

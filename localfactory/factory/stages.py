@@ -351,9 +351,11 @@ def _code_kept(ctx: StageContext) -> StageResult | str:
     (see ``checks.disputed_tests``), or the coder is told to change its code (a retry)."""
     from localfactory.factory.checks import (
         MAX_TEST_REVISIONS,
+        base_name,
         finished_revisions,
         latest_report,
         questioned_tests,
+        restored_tests,
     )
 
     report = latest_report(ctx)
@@ -376,9 +378,13 @@ def _code_kept(ctx: StageContext) -> StageResult | str:
     questioned = questioned_tests(revisions)
     settles = report is not None and len(failing) < report.tests.total - report.tests.skipped
     if failing and settles and len(revisions) >= MAX_TEST_REVISIONS and set(failing) <= questioned:
-        # Both sides stood by their work and some tests pass: the check skips the disputed ones.
+        # Both sides stood by their work and some tests pass: the check skips the disputed ones
+        # (not those the holdout already sent back, which fail again, see restore_disputed).
+        restored = restored_tests(ctx)
+        back = all(base_name(n) in restored for n in failing)
+        still = "restored after the holdout failed" if back else "disputed"
         return StageResult(
-            Outcome.OK, "the coder kept the code as it was: the failing tests are disputed"
+            Outcome.OK, f"the coder kept the code as it was: the failing tests are {still}"
         )
     if ctx.settings.factory.repair_candidates > 1 and failing:
         # Sampled answers were tried and none passed more tests: asking again with the same

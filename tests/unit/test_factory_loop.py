@@ -564,13 +564,22 @@ def test_a_disputed_test_comes_back_when_the_holdout_then_fails(tmp_path: Path) 
         {
             "planner": [PLAN],
             "test_writer": [big, "TESTS ARE RIGHT"],
-            "coder": lambda n: OVERFIT if n < 4 else RIGHT,
+            "coder": lambda n: OVERFIT if n < 5 else RIGHT,
         }
     )
-    _, store, run, lines = build(tmp_path, models, iterations=6)
+    _, store, run, lines = build(tmp_path, models, iterations=8)
     assert run.status.value == "succeeded", "\n".join(lines)
-    assert any("disputed tests skipped: test_big" in line for line in lines)
+    assert sum("disputed tests skipped: test_big" in line for line in lines) == 1
     assert any("disputed tests restored: test_big" in line for line in lines)
+    # the failed holdout sent the run back to the checks, which showed the restored test
+    # failing; restored, it stayed through the next repair that kept the code
+    steps = [(t.from_state, t.reason) for t in store.transitions(run.id)]
+    at = next(i for i, (src, why) in enumerate(steps) if src == "validate" and "restored" in why)
+    assert [why for src, why in steps[at + 1 : at + 4]] == [
+        "4/5 tests pass",
+        "the coder kept the code as it was: the failing tests are restored after the holdout failed",
+        "4/5 tests pass",
+    ]
     # the repair after the failed holdout saw test_big as a live test again, and the code that
     # passes it was delivered with it
     last_repair = [p for role, p in models.prompts if role == "coder"][-1]
