@@ -237,15 +237,17 @@ def scenarios_folder(ctx: StageContext) -> Path:
     return ctx.settings.project_path(ctx.settings.factory.scenarios_dir) / ctx.spec.name
 
 
-def measure(ctx: StageContext) -> Satisfaction:
-    """Run the spec's scenarios against the workspace's code and store the satisfaction for
-    this step (``overall`` is None when the spec has no scenarios)."""
+def measure(ctx: StageContext, *, record: bool = True) -> Satisfaction:
+    """Run the spec's scenarios against the workspace's code and (unless ``record`` is false)
+    store the satisfaction for this step (``overall`` is None when the spec has no scenarios)."""
     threshold = (
         ctx.spec.satisfaction
         if ctx.spec.satisfaction is not None
         else ctx.settings.factory.satisfaction_threshold
     )
     sat = Satisfaction(run_scenarios(ctx, load_scenarios(scenarios_folder(ctx))), threshold)
+    if not record:
+        return sat
     ctx.store.put_artifact(
         ctx.run_id,
         "satisfaction.json",

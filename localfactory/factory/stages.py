@@ -306,23 +306,45 @@ def _rewrite_prompt(ctx: StageContext) -> str:
     )
 
 
+def _after_holdout(ctx: StageContext) -> bool:
+    """Whether this repair follows a validation the code failed (every test passed)."""
+    done = [s for s in ctx.store.steps(ctx.run_id) if s.seq < ctx.step_seq]
+    earlier = [s for s in done if s.name != "repair"]
+    return bool(earlier) and earlier[-1].name == "validate"
+
+
+def _satisfaction(ctx: StageContext) -> float:
+    from localfactory.factory.holdout import measure
+
+    return measure(ctx, record=False).overall or 0.0
+
+
 def _best_candidate(ctx: StageContext, prompt: str, before: str) -> str:
-    """When the coder's first answer still fails tests, sample more answers (seeded, so a replay
-    asks the same) and keep the code that passes the most (the spec's examples first); the
-    tests choose, not the model. The last answer asked for is a fresh implementation, not a
-    repair, so a run is not stuck on one approach. Returns a note for the step's reason
-    (empty when the first answer stays)."""
+    """When the coder's first answer still fails, sample more answers (seeded, so a replay asks
+    the same) and keep the best; the checks choose, not the model. Answers are compared on the
+    spec's examples, then on all tests; after a failed validation, when every answer passes
+    every test, on the holdout scenarios' satisfaction (run here; nothing of them reaches a
+    prompt). The last answer asked for is a fresh implementation, not a repair, so a run is not
+    stuck on one approach. Returns a note for the step's reason (empty when the first answer
+    stays)."""
     path = ctx.layout.code_path
     first = ctx.workspace.read(path) or ""
     examples, passed, ran = _passing(ctx)
-    if ran == 0 or passed == ran:
+    users = ran > 0 and passed == ran and _after_holdout(ctx)
+    if ran == 0 or (passed == ran and not users):
         return ""
-    best, best_score, chosen, kind = first, (examples, passed), 0, ""
+    first_sat = _satisfaction(ctx) if users else 0.0
+    best_score = (examples, passed, first_sat)
+    best, chosen, kind = first, 0, ""
     tried = ctx.settings.factory.repair_candidates
+    # Later repairs sample other answers than earlier ones given the same feedback.
+    repairs = sum(
+        1 for s in ctx.store.steps(ctx.run_id) if s.name == "repair" and s.seq < ctx.step_seq
+    )
     for i in range(1, tried):
         fresh = i == tried - 1 and tried > 2
         options = {"max_tokens": CODE_TOKENS, "temperature": CANDIDATE_TEMPERATURE,
-                   "seed": 100 * ctx.retry + i}  # fmt: skip
+                   "seed": 1000 * repairs + 100 * ctx.retry + i}  # fmt: skip
         asked = _rewrite_prompt(ctx) if fresh else prompt
         answer = ctx.gateway.chat("coder", _messages(asked), options=options)
         ctx.workspace.write(path, before)
@@ -330,15 +352,21 @@ def _best_candidate(ctx: StageContext, prompt: str, before: str) -> str:
         if issue is not None:
             continue
         now_examples, now, _ = _passing(ctx)
-        if (now_examples, now) > best_score:
-            best, best_score, chosen = ctx.workspace.read(path) or "", (now_examples, now), i
+        sat = _satisfaction(ctx) if users and now == ran else 0.0
+        if (now_examples, now, sat) > best_score:
+            best, best_score, chosen = ctx.workspace.read(path) or "", (now_examples, now, sat), i
             kind = "fresh answer" if fresh else "sampled answer"
-            if now == ran:
+            if now == ran and (not users or sat >= 1.0):
                 tried = i + 1
                 break
     ctx.workspace.write(path, best)
     if chosen == 0:
         return f" (no sampled answer beat the first: {passed}/{ran} tests pass)"
+    if users:
+        return (
+            f" ({kind} {chosen + 1} of {tried} kept: every test passes, users' satisfaction "
+            f"{best_score[2]:.0%}, the first answer's {first_sat:.0%})"
+        )
     return (
         f" ({kind} {chosen + 1} of {tried} kept: {best_score[1]}/{ran} tests pass, "
         f"the first passed {passed})"
@@ -386,10 +414,11 @@ def _code_kept(ctx: StageContext) -> StageResult | str:
         return StageResult(
             Outcome.OK, f"the coder kept the code as it was: the failing tests are {still}"
         )
-    if ctx.settings.factory.repair_candidates > 1 and failing:
-        # Sampled answers were tried and none passed more tests: asking again with the same
-        # feedback would only repeat them. The checks run again (the same failures there send
-        # the tests to be questioned while revisions are left); the budget bounds the rest.
+    if ctx.settings.factory.repair_candidates > 1 and (failing or _after_holdout(ctx)):
+        # Sampled answers were tried and none passed more tests (or, after a failed validation,
+        # satisfied more users): asking again with the same feedback would only repeat them.
+        # The checks run again (the same failures there send the tests to be questioned while
+        # revisions are left; the next repair samples with other seeds); the budget bounds it.
         return StageResult(
             Outcome.OK, "no answer improved the code: the checks run again on it as it is"
         )

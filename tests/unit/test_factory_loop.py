@@ -495,7 +495,7 @@ def test_code_the_holdout_failed_must_change_even_when_every_test_passes(tmp_pat
     models = ScriptedModels(
         {"planner": [PLAN], "test_writer": [TESTS], "coder": [OVERFIT, OVERFIT, RIGHT]}
     )
-    _, store, run, _ = build(tmp_path, models, LOCALFACTORY_FACTORY__REPAIR_CANDIDATES="3")
+    _, store, run, _ = build(tmp_path, models)  # one answer a repair
     assert run.status.value == "succeeded"
     assert states(store, run.id)[2:11] == [
         "implement", "check", "scrutinize", "validate", "repair", "repair", "check",
@@ -503,6 +503,29 @@ def test_code_the_holdout_failed_must_change_even_when_every_test_passes(tmp_pat
     ]  # fmt: skip
     retried = [p for role, p in models.prompts if role == "coder"][2]
     assert "the answer was the same code as before" in retried
+
+
+def test_after_a_failed_holdout_the_users_scenarios_choose_among_a_repairs_answers(
+    tmp_path: Path,
+) -> None:
+    # every answer passes every test: only the scenarios tell the overfitting code apart
+    models = ScriptedModels(
+        {"planner": [PLAN], "test_writer": [TESTS], "coder": [OVERFIT, OVERFIT, RIGHT]}
+    )
+    _, store, run, _ = build(tmp_path, models, LOCALFACTORY_FACTORY__REPAIR_CANDIDATES="3")
+    assert run.status.value == "succeeded"
+    assert states(store, run.id)[2:10] == [
+        "implement", "check", "scrutinize", "validate", "repair", "check", "scrutinize",
+        "validate",
+    ]  # fmt: skip
+    repair = next(t.reason for t in store.transitions(run.id) if t.from_state == "repair")
+    assert repair == (
+        "rewrote adder.py (sampled answer 2 of 2 kept: every test passes, users' satisfaction "
+        "100%, the first answer's 0%)"
+    )
+    # nothing of the scenarios reached a prompt
+    spec = load_spec(tmp_path / "adder.md")
+    assert audit_run(store, run.id, spec, tmp_path / "scenarios").leaks == []
 
 
 def test_code_that_hangs_fails_its_tests_on_time_and_the_repair_is_shown_where(
