@@ -199,6 +199,21 @@ def _block_at(lines: list[str], index: int) -> tuple[int, int, str] | None:
     return start, end, name
 
 
+def _lone_assert(lines: list[str], index: int) -> bool:
+    """Whether line ``index`` is an ``assert`` on one line, inside a function body that keeps
+    another statement without it."""
+    line = lines[index]
+    indent = len(line) - len(line.lstrip())
+    if not line.lstrip().startswith("assert ") or indent == 0:
+        return False
+    after = next((ln for ln in lines[index + 1 :] if ln.strip()), "")
+    before = next((ln for ln in reversed(lines[:index]) if ln.strip()), "")
+    if after and len(after) - len(after.lstrip()) > indent:
+        return False  # the statement goes on over the next lines
+    same = [ln for ln in (before, after) if ln and len(ln) - len(ln.lstrip()) == indent]
+    return bool(same)
+
+
 def salvage_tests(source: str, *, truncated: bool = False) -> tuple[str, list[str]] | None:
     """A test file that does not parse (or was cut off), with the test functions that break it
     dropped, and their names; None when that leaves no test, or the fault is outside a test.
@@ -224,6 +239,11 @@ def salvage_tests(source: str, *, truncated: bool = False) -> tuple[str, list[st
             block = _block_at(lines, at)
             if block is None or not block[2].lower().startswith("test"):
                 return None
+            if _lone_assert(lines, at):
+                # One broken assertion among good ones: only that line goes.
+                dropped.append(f"`{lines[at].strip()[:80]}` (in {block[2]})")
+                del lines[at]
+                continue
             del lines[block[0] : block[1]]
             dropped.append(block[2])
             continue

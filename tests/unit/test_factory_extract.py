@@ -337,3 +337,18 @@ def test_a_test_made_only_of_checks_is_split_into_one_test_per_check(tmp_path: P
     )  # fmt: skip
     assert "FAILED test_roman.py::test_to_roman_2" in done.stdout
     assert "1 failed, 5 passed" in done.stdout
+
+
+def test_one_broken_assertion_among_good_ones_loses_only_its_line() -> None:
+    from localfactory.factory.layout import salvage_tests
+
+    # Seen on the 1.5B (run-length): every check in one test, one line not Python.
+    broken = (
+        "from rle import decode, encode\n\n\ndef test_all():\n"
+        '    assert encode("aaab") == "3a1b"\n'
+        "    assert decode(\"12x\") == twelve 'x'\n"
+        '    assert decode("") == ""\n'
+    )
+    content, dropped = salvage_tests(broken) or ("", [])
+    assert dropped == ["`assert decode(\"12x\") == twelve 'x'` (in test_all)"]
+    assert 'encode("aaab")' in content and 'decode("")' in content and "twelve" not in content
