@@ -145,7 +145,7 @@ class FactorySettings(_Section):
     """Times in a run the test writer may add tests when the holdout scenarios fail code that passes every test (the tests miss a behaviour); after that such failures go straight to the coder."""
 
     repair_candidates: int = Field(default=3, ge=1)
-    """Answers a repair may try: when the coder's first (greedy) answer still fails, up to this many in all, the others sampled (the last, from 3 on, a fresh implementation without the failing code); the one passing the most of the spec's examples, then of all tests, then (after a failed validation) satisfying the most holdout trajectories is kept."""
+    """Answers a repair may try: when the coder's first (greedy) answer still fails, up to this many in all, the others sampled (the last, from 3 on, a fresh implementation without the failing code); the one passing the most of the spec's examples, then satisfying the most holdout trajectories, then passing the most tests is kept."""
 
 
 class ValidatorSettings(_Section):

@@ -283,14 +283,15 @@ def _write_code(ctx: StageContext, prompt: str, *, merge: bool, verb: str) -> St
 CANDIDATE_TEMPERATURE = 0.7
 
 
-def _passing(ctx: StageContext) -> tuple[int, int, int]:
-    """(spec examples passing, tests passing, tests that ran) for the code in the workspace
-    now; the examples count first when candidates are compared, they are the spec's own."""
+def _passing(ctx: StageContext) -> tuple[bool, int, int, int]:
+    """(every spec example passes, examples passing, tests passing, tests that ran) for the
+    code in the workspace now."""
     from localfactory.factory.checks import run_pytest
 
     _, counts, _ = run_pytest(ctx)
     examples = sum(1 for name in counts.passing if is_example(name))
-    return examples, counts.passed, counts.total - counts.skipped
+    all_examples = not any(is_example(name) for name in counts.failing)
+    return all_examples, examples, counts.passed, counts.total - counts.skipped
 
 
 def _rewrite_prompt(ctx: StageContext) -> str:
@@ -313,29 +314,47 @@ def _after_holdout(ctx: StageContext) -> bool:
     return bool(earlier) and earlier[-1].name == "validate"
 
 
-def _satisfaction(ctx: StageContext) -> float:
+def _users(ctx: StageContext) -> tuple[float, bool] | None:
+    """The holdout's satisfaction with the code now, and whether it meets the target; None
+    without scenarios. Measured for choosing among answers, not recorded as an iteration's."""
     from localfactory.factory.holdout import measure
 
-    return measure(ctx, record=False).overall or 0.0
+    sat = measure(ctx, record=False)
+    return None if sat.overall is None else (sat.overall, sat.satisfied)
+
+
+def _score(ctx: StageContext) -> tuple[tuple[int, float, int], bool, str]:
+    """How good the code now is, as (spec examples passing, users' satisfaction, tests
+    passing); whether it is good enough to stop looking; and a note for the reason.
+
+    The users' scenarios are run only for code that passes every spec example, and they
+    outrank the test writer's tests (as when the checks arbitrate, see ``checks._arbitrate``):
+    a right answer that fails a wrong test beats a wrong one that passes it."""
+    all_examples, examples, passed, ran = _passing(ctx)
+    users = _users(ctx) if all_examples else None
+    sat = users[0] if users else 0.0
+    done = passed == ran and (users is None or users[1])
+    note = f"{passed}/{ran} tests pass" + (f", users' satisfaction {sat:.0%}" if users else "")
+    return (examples, sat, passed), done, note
 
 
 def _best_candidate(ctx: StageContext, prompt: str, before: str) -> str:
-    """When the coder's first answer still fails, sample more answers (seeded, so a replay asks
-    the same) and keep the best; the checks choose, not the model. Answers are compared on the
-    spec's examples, then on all tests; after a failed validation, when every answer passes
-    every test, on the holdout scenarios' satisfaction (run here; nothing of them reaches a
-    prompt). The last answer asked for is a fresh implementation, not a repair, so a run is not
+    """When the coder's first answer still fails (tests, or the users' scenarios after a failed
+    validation), sample more answers (seeded, so a replay asks the same) and keep the best; the
+    checks choose, not the model. Answers are compared on the spec's examples, then on the
+    holdout scenarios' satisfaction (run here; nothing of them reaches a prompt), then on all
+    tests. The last answer asked for is a fresh implementation, not a repair, so a run is not
     stuck on one approach. Returns a note for the step's reason (empty when the first answer
     stays)."""
     path = ctx.layout.code_path
     first = ctx.workspace.read(path) or ""
-    examples, passed, ran = _passing(ctx)
-    users = ran > 0 and passed == ran and _after_holdout(ctx)
-    if ran == 0 or (passed == ran and not users):
+    _, _, passed, ran = _passing(ctx)
+    if ran == 0 or (passed == ran and not _after_holdout(ctx)):
         return ""
-    first_sat = _satisfaction(ctx) if users else 0.0
-    best_score = (examples, passed, first_sat)
-    best, chosen, kind = first, 0, ""
+    best_score, done, first_note = _score(ctx)
+    if done:
+        return ""
+    best, chosen, kind, best_note = first, 0, "", first_note
     tried = ctx.settings.factory.repair_candidates
     # Later repairs sample other answers than earlier ones given the same feedback.
     repairs = sum(
@@ -351,26 +370,17 @@ def _best_candidate(ctx: StageContext, prompt: str, before: str) -> str:
         _, issue = _code_edit(ctx, answer.text, merge=not fresh)
         if issue is not None:
             continue
-        now_examples, now, _ = _passing(ctx)
-        sat = _satisfaction(ctx) if users and now == ran else 0.0
-        if (now_examples, now, sat) > best_score:
-            best, best_score, chosen = ctx.workspace.read(path) or "", (now_examples, now, sat), i
+        score, done, note = _score(ctx)
+        if score > best_score:
+            best, best_score, chosen, best_note = ctx.workspace.read(path) or "", score, i, note
             kind = "fresh answer" if fresh else "sampled answer"
-            if now == ran and (not users or sat >= 1.0):
+            if done:
                 tried = i + 1
                 break
     ctx.workspace.write(path, best)
     if chosen == 0:
-        return f" (no sampled answer beat the first: {passed}/{ran} tests pass)"
-    if users:
-        return (
-            f" ({kind} {chosen + 1} of {tried} kept: every test passes, users' satisfaction "
-            f"{best_score[2]:.0%}, the first answer's {first_sat:.0%})"
-        )
-    return (
-        f" ({kind} {chosen + 1} of {tried} kept: {best_score[1]}/{ran} tests pass, "
-        f"the first passed {passed})"
-    )
+        return f" (no sampled answer beat the first: {first_note})"
+    return f" ({kind} {chosen + 1} of {tried} kept: {best_note}; the first: {first_note})"
 
 
 def _code_kept(ctx: StageContext) -> StageResult | str:

@@ -464,7 +464,8 @@ def test_a_repair_samples_more_answers_and_keeps_the_one_passing_the_most_tests(
     assert models.counts["coder"] == 4
     repair = [t.reason for t in store.transitions(run.id) if t.from_state == "repair"]
     assert repair == [
-        "rewrote adder.py (sampled answer 3 of 3 kept: 4/4 tests pass, the first passed 0)"
+        "rewrote adder.py (sampled answer 3 of 3 kept: 4/4 tests pass, users' satisfaction 100%; "
+        "the first: 0/4 tests pass)"
     ]
     coder = [c for c in store.model_calls(run.id) if c.role == "coder"]
     assert [c.request["options"].get("seed") for c in coder] == [None, None, 1, 2]
@@ -520,8 +521,8 @@ def test_after_a_failed_holdout_the_users_scenarios_choose_among_a_repairs_answe
     ]  # fmt: skip
     repair = next(t.reason for t in store.transitions(run.id) if t.from_state == "repair")
     assert repair == (
-        "rewrote adder.py (sampled answer 2 of 2 kept: every test passes, users' satisfaction "
-        "100%, the first answer's 0%)"
+        "rewrote adder.py (sampled answer 2 of 2 kept: 4/4 tests pass, users' satisfaction "
+        "100%; the first: 4/4 tests pass, users' satisfaction 0%)"
     )
     # nothing of the scenarios reached a prompt
     spec = load_spec(tmp_path / "adder.md")
@@ -573,7 +574,8 @@ def test_the_last_answer_a_repair_tries_is_a_fresh_implementation_without_the_ol
     assert run.status.value == "succeeded"
     repair = [t.reason for t in store.transitions(run.id) if t.from_state == "repair"]
     assert repair == [
-        "rewrote adder.py (fresh answer 3 of 3 kept: 4/4 tests pass, the first passed 0)"
+        "rewrote adder.py (fresh answer 3 of 3 kept: 4/4 tests pass, users' satisfaction 100%; "
+        "the first: 0/4 tests pass)"
     ]
     fresh = [p for role, p in models.prompts if role == "coder"][3]
     assert "Write `adder.py` anew" in fresh and "test_small" in fresh  # the failures, but
@@ -611,3 +613,23 @@ def test_a_disputed_test_comes_back_when_the_holdout_then_fails(tmp_path: Path) 
     assert "skip" not in tests
     check = [t.reason for t in store.transitions(run.id) if t.from_state == "check"][-1]
     assert check == "5/5 tests pass, ruff clean"
+
+
+def test_an_answer_the_users_prefer_beats_one_that_passes_a_wrong_test(tmp_path: Path) -> None:
+    # Both answers fail the test writer's wrong test_small; only one satisfies the users.
+    models = ScriptedModels(
+        {
+            "planner": [PLAN],
+            "test_writer": [WRONG_TESTS],
+            "coder": [OVERFIT, OVERFIT, RIGHT, OVERFIT],
+        }
+    )
+    _, store, run, lines = build(tmp_path, models, LOCALFACTORY_FACTORY__REPAIR_CANDIDATES="3")
+    assert run.status.value == "succeeded", "\n".join(lines)
+    repair = next(t.reason for t in store.transitions(run.id) if t.from_state == "repair")
+    assert repair == (
+        "rewrote adder.py (sampled answer 2 of 3 kept: 3/4 tests pass, users' satisfaction "
+        "100%; the first: 3/4 tests pass, users' satisfaction 0%)"
+    )
+    check = [t.reason for t in store.transitions(run.id) if t.from_state == "check"][-1]
+    assert check.endswith("1 test(s) the holdout contradicted skipped: test_small")
