@@ -110,19 +110,13 @@ REWRITE = (
 
 {spec}
 
-These tests must pass (`{test_path}`):
-```python
-{tests}
-```
-
-An implementation of `{path}` was written and repaired, but the checks still failed:
-{feedback}
-
-Write `{path}` anew, from the specification: a fresh implementation with a different approach,
-not a patch of the old one. Every function keeps exactly its signature:
+The module `{path}` has only stubs so far:
 ```python
 {stub}
 ```
+
+Write the complete file `{path}` from the specification alone: every function with exactly the
+signature above, implemented so that every acceptance criterion holds, edge cases included.
 
 """
     + FILE_FORMAT

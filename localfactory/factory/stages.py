@@ -295,15 +295,11 @@ def _passing(ctx: StageContext) -> tuple[bool, int, int, int]:
 
 
 def _rewrite_prompt(ctx: StageContext) -> str:
-    """Ask for the code anew from the spec and the tests, without the code that keeps failing
-    (a small model shown its code tends to give it back)."""
+    """Ask for the code anew from the spec alone: not the code that keeps failing (a small model
+    shown its code tends to give it back), nor the test writer's tests (which may be what
+    misleads it); the checks and the users' scenarios then judge it like any answer."""
     return prompts.REWRITE.format(
-        spec=render_for_prompt(ctx.spec),
-        test_path=ctx.layout.test_path,
-        tests=ctx.workspace.read(ctx.layout.test_path) or "",
-        path=ctx.layout.code_path,
-        feedback=ctx.note("feedback") or "(no details)",
-        stub=stub_source(ctx.spec),
+        spec=render_for_prompt(ctx.spec), path=ctx.layout.code_path, stub=stub_source(ctx.spec)
     )
 
 
@@ -343,8 +339,8 @@ def _best_candidate(ctx: StageContext, prompt: str, before: str) -> str:
     validation), sample more answers (seeded, so a replay asks the same) and keep the best; the
     checks choose, not the model. Answers are compared on the spec's examples, then on the
     holdout scenarios' satisfaction (run here; nothing of them reaches a prompt), then on all
-    tests. The last answer asked for is a fresh implementation, not a repair, so a run is not
-    stuck on one approach. Returns a note for the step's reason (empty when the first answer
+    tests. The last answer asked for is a fresh implementation from the spec alone (greedy the
+    first time, sampled later), so a run is stuck neither on one approach nor on a wrong test. Returns a note for the step's reason (empty when the first answer
     stays)."""
     path = ctx.layout.code_path
     first = ctx.workspace.read(path) or ""
@@ -364,6 +360,8 @@ def _best_candidate(ctx: StageContext, prompt: str, before: str) -> str:
         fresh = i == tried - 1 and tried > 2
         options = {"max_tokens": CODE_TOKENS, "temperature": CANDIDATE_TEMPERATURE,
                    "seed": 1000 * repairs + 100 * ctx.retry + i}  # fmt: skip
+        if fresh and repairs == 0 and ctx.retry == 0:
+            options = {"max_tokens": CODE_TOKENS}  # the first time, the model's own best guess
         asked = _rewrite_prompt(ctx) if fresh else prompt
         answer = ctx.gateway.chat("coder", _messages(asked), options=options)
         ctx.workspace.write(path, before)

@@ -578,8 +578,10 @@ def test_the_last_answer_a_repair_tries_is_a_fresh_implementation_without_the_ol
         "the first: 0/4 tests pass)"
     ]
     fresh = [p for role, p in models.prompts if role == "coder"][3]
-    assert "Write `adder.py` anew" in fresh and "test_small" in fresh  # the failures, but
-    assert "a * b" not in fresh  # not the code that failed them
+    assert "from the specification alone" in fresh and "`add(2, 3)` returns `5`" in fresh
+    assert "a * b" not in fresh and "def test_small" not in fresh  # not the code, nor the tests
+    coder = [c for c in store.model_calls(run.id) if c.role == "coder"]
+    assert "temperature" not in coder[3].request["options"]  # the model's own best guess
 
 
 def test_a_disputed_test_comes_back_when_the_holdout_then_fails(tmp_path: Path) -> None:
