@@ -131,14 +131,17 @@ def _summary_line(text: str) -> str:
     return text.splitlines()[0] if text else ""
 
 
+def _code_files(ctx: StageContext) -> list[str]:
+    """The workspace's Python files that are not tests."""
+    return [p for p in ctx.workspace.files() if p.endswith(".py") and not p.startswith("tests/")]
+
+
 def run_checks(ctx: StageContext) -> CheckReport:
     result, counts, pytest_text = run_pytest(ctx)
     pytest_ok = result.ok and counts.total > 0 and counts.passed == counts.total - counts.skipped
     if result.ok and counts.total == 0:
         pytest_text = "pytest: no tests ran"
-    code_files = [
-        p for p in ctx.workspace.files() if p.endswith(".py") and not p.startswith("tests/")
-    ]
+    code_files = _code_files(ctx)
     ruff = ctx.sandbox().run(
         [sys.executable, "-m", "ruff", "check", "--no-cache", "--output-format=concise",
          f"--select={RUFF_RULES}", *code_files]
@@ -247,6 +250,12 @@ def _recorded(ctx: StageContext, name: str) -> set[str]:
     return set(json.loads(found.text())["tests"]) if found is not None else set()
 
 
+def _record(ctx: StageContext, name: str, tests: set[str]) -> None:
+    ctx.store.put_artifact(
+        ctx.run_id, name, _json({"tests": sorted(tests)}), kind="check", step_seq=ctx.step_seq
+    )
+
+
 def restored_tests(ctx: StageContext) -> set[str]:
     """The tests the holdout sent back from a dispute (see :func:`restore_disputed`)."""
     return _recorded(ctx, RESTORED_ARTIFACT)
@@ -272,14 +281,8 @@ def restore_disputed(ctx: StageContext) -> list[str]:
     if not restored:
         return []
     ctx.workspace.write(ctx.layout.test_path, "\n".join(kept) + "\n")
-    for artifact, names in (
-        (RESTORED_ARTIFACT, _recorded(ctx, RESTORED_ARTIFACT) | set(restored)),
-        (DISPUTED_ARTIFACT, _recorded(ctx, DISPUTED_ARTIFACT) - set(restored)),
-    ):
-        ctx.store.put_artifact(
-            ctx.run_id, artifact, _json({"tests": sorted(names)}), kind="check",
-            step_seq=ctx.step_seq,
-        )  # fmt: skip
+    _record(ctx, RESTORED_ARTIFACT, _recorded(ctx, RESTORED_ARTIFACT) | set(restored))
+    _record(ctx, DISPUTED_ARTIFACT, _recorded(ctx, DISPUTED_ARTIFACT) - set(restored))
     ctx.log(
         f"disputed tests restored: {', '.join(restored)} (the holdout failed, so it did not "
         "side with the code)"
@@ -315,11 +318,7 @@ def _skip_and_check(ctx: StageContext, names: set[str], reason: str) -> CheckRep
     other skipped tests, and run the checks again."""
     source = ctx.workspace.read(ctx.layout.test_path) or ""
     ctx.workspace.write(ctx.layout.test_path, _skip_tests(source, names, reason))
-    recorded = set(names) | _recorded(ctx, DISPUTED_ARTIFACT)
-    ctx.store.put_artifact(
-        ctx.run_id, DISPUTED_ARTIFACT, _json({"tests": sorted(recorded)}), kind="check",
-        step_seq=ctx.step_seq,
-    )  # fmt: skip
+    _record(ctx, DISPUTED_ARTIFACT, set(names) | _recorded(ctx, DISPUTED_ARTIFACT))
     return run_checks(ctx)
 
 
@@ -346,9 +345,8 @@ run twice on the same code, and a check that finds the same code gives the same 
 
 def _code_digest(ctx: StageContext) -> str:
     digest = hashlib.sha256()
-    for path in sorted(ctx.workspace.files()):
-        if path.endswith(".py") and not path.startswith("tests/"):
-            digest.update(path.encode() + b"\0" + (ctx.workspace.read(path) or "").encode())
+    for path in sorted(_code_files(ctx)):
+        digest.update(path.encode() + b"\0" + (ctx.workspace.read(path) or "").encode())
     return digest.hexdigest()
 
 

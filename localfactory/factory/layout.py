@@ -163,9 +163,15 @@ def normalize_tests(source: str, spec: Spec, layout: Layout) -> tuple[str, list[
                 break
         edits.append((at, 0, added))
         changes += [f"added `{line}`" for line in added]
+    return _apply(lines, edits), changes
+
+
+def _apply(lines: list[str], edits: list[tuple[int, int, list[str]]]) -> str:
+    """``lines`` with each (line index, lines to delete, lines to insert) edit made, bottom-up
+    so the indexes hold, as file text."""
     for start, count, insert in sorted(edits, key=lambda e: (e[0], -e[1]), reverse=True):
         lines[start : start + count] = insert
-    return "\n".join(lines).rstrip() + "\n", changes
+    return "\n".join(lines).rstrip() + "\n"
 
 
 def test_functions(tree: ast.Module) -> list[str]:
@@ -325,6 +331,4 @@ def split_checks(source: str) -> tuple[str, list[str]]:
             (node.lineno - 1, (node.end_lineno or node.lineno) - node.lineno + 1, pieces[:-2])
         )
         split.append(node.name)
-    for start, count, insert in sorted(edits, reverse=True):
-        lines[start : start + count] = insert
-    return "\n".join(lines).rstrip() + "\n", split
+    return _apply(lines, edits), split

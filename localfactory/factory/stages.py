@@ -319,14 +319,17 @@ def _users(ctx: StageContext) -> tuple[float, bool] | None:
     return None if sat.overall is None else (sat.overall, sat.satisfied)
 
 
-def _score(ctx: StageContext) -> tuple[tuple[int, float, int], bool, str]:
-    """How good the code now is, as (spec examples passing, users' satisfaction, tests
-    passing); whether it is good enough to stop looking; and a note for the reason.
+def _score(
+    ctx: StageContext, passing: tuple[bool, int, int, int]
+) -> tuple[tuple[int, float, int], bool, str]:
+    """How good the code now is, given its :func:`_passing`, as (spec examples passing, users'
+    satisfaction, tests passing); whether it is good enough to stop looking; and a note for
+    the reason.
 
     The users' scenarios are run only for code that passes every spec example, and they
     outrank the test writer's tests (as when the checks arbitrate, see ``checks._arbitrate``):
     a right answer that fails a wrong test beats a wrong one that passes it."""
-    all_examples, examples, passed, ran = _passing(ctx)
+    all_examples, examples, passed, ran = passing
     users = _users(ctx) if all_examples else None
     sat = users[0] if users else 0.0
     done = passed == ran and (users is None or users[1])
@@ -340,14 +343,15 @@ def _best_candidate(ctx: StageContext, prompt: str, before: str) -> str:
     checks choose, not the model. Answers are compared on the spec's examples, then on the
     holdout scenarios' satisfaction (run here; nothing of them reaches a prompt), then on all
     tests. The last answer asked for is a fresh implementation from the spec alone (greedy the
-    first time, sampled later), so a run is stuck neither on one approach nor on a wrong test. Returns a note for the step's reason (empty when the first answer
-    stays)."""
+    first time, sampled later), so a run is stuck neither on one approach nor on a wrong test.
+    Returns a note for the step's reason (empty when the first answer stays)."""
     path = ctx.layout.code_path
     first = ctx.workspace.read(path) or ""
-    _, _, passed, ran = _passing(ctx)
+    passing = _passing(ctx)
+    _, _, passed, ran = passing
     if ran == 0 or (passed == ran and not _after_holdout(ctx)):
         return ""
-    best_score, done, first_note = _score(ctx)
+    best_score, done, first_note = _score(ctx, passing)
     if done:
         return ""
     best, chosen, kind, best_note = first, 0, "", first_note
@@ -368,7 +372,7 @@ def _best_candidate(ctx: StageContext, prompt: str, before: str) -> str:
         _, issue = _code_edit(ctx, answer.text, merge=not fresh)
         if issue is not None:
             continue
-        score, done, note = _score(ctx)
+        score, done, note = _score(ctx, _passing(ctx))
         if score > best_score:
             best, best_score, chosen, best_note = ctx.workspace.read(path) or "", score, i, note
             kind = "fresh answer" if fresh else "sampled answer"
