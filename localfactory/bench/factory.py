@@ -9,7 +9,10 @@ For every spec of a suite (a folder of specs, graded by the subfolder they sit i
     project folder, every role on the same model.
 
 Then the spec's holdout scenarios run against what each side produced, with the factory's
-own scenario runner. A side *solves* a spec when every scenario trajectory passes (and,
+own scenario runner, on fresh random inputs (:func:`final_draw`): the factory's own holdout
+stage runs the scenarios as written and chooses among its answers by them, so judging it on
+those very trajectories would favour it over single-shot, which never sees them. A side
+*solves* a spec when every scenario trajectory passes (and,
 for the factory, the run succeeded: a failed run delivers nothing to its user). The
 report gives, per spec and overall, solved, satisfaction, time and tokens, the solve rates,
 and PASS/MISS against the target: the factory beats single-shot by at least 15 points.
@@ -54,6 +57,8 @@ from localfactory.spec.starter import examples_dir
 from localfactory.store import RunStatus, RunStore
 
 DEFAULT_SUITE = "examples/suite"
+FINAL_SEED_OFFSET = 104_729
+"""Added to each scenario's seed for the bench's own judgement (see :func:`final_draw`)."""
 SINGLE_SHOT_TOKENS = 2048
 """The same cap the factory's coder has for one file."""
 
@@ -82,6 +87,19 @@ class SuiteSpec:
     level: str
     """The subfolder the spec sits in (``easy``, ``medium``, ``hard``), or ``-``."""
     scenarios: list[Scenario]
+    """As written: what the factory's holdout stage runs."""
+
+    @property
+    def judged(self) -> list[Scenario]:
+        """What the bench judges both sides by: the same stories, fresh random inputs."""
+        return final_draw(self.scenarios)
+
+
+def final_draw(scenarios: list[Scenario]) -> list[Scenario]:
+    """``scenarios`` with other seeds: the same steps, other random ``vars`` per trajectory.
+
+    A scenario without ``vars`` is the same story either way."""
+    return [s.model_copy(update={"seed": s.seed + FINAL_SEED_OFFSET}) for s in scenarios]
 
 
 # -- the suite -------------------------------------------------------------------------
@@ -204,7 +222,7 @@ def single_shot(
             except UnsafePath:
                 continue
     return _attempt(
-        holdout_score(spec, folder, entry.scenarios, make_sandbox), seconds, tokens, status
+        holdout_score(spec, folder, entry.judged, make_sandbox), seconds, tokens, status
     )
 
 
@@ -241,7 +259,7 @@ def factory_run(
     store.close()
     root = run_settings.project_path(run_settings.factory.workspace_dir) / entry.spec.name
     if root.is_dir():
-        sat = holdout_score(entry.spec, root, entry.scenarios, make_sandbox)
+        sat = holdout_score(entry.spec, root, entry.judged, make_sandbox)
     else:
         sat = Satisfaction([], 1.0)
     attempt = _attempt(sat, seconds, tokens, status)
@@ -369,7 +387,8 @@ def main(
     json_path = json_path or workdir / "bench-factory.json"
     say(
         f"localfactory bench factory: {len(suite)} spec(s) from {suite_dir} with {model}; "
-        f"outputs and run stores in {workdir}"
+        f"outputs and run stores in {workdir}; both sides judged by the holdout scenarios "
+        "on fresh random inputs"
     )
     report = run_bench(
         suite, settings, chat, model=model, suite_name=str(suite_dir), workdir=workdir,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from localfactory.bench.factory import holdout_score
+from localfactory.bench.factory import final_draw, holdout_score
 from localfactory.bench.factory_report import LEVELS
 from localfactory.factory.holdout import trajectories
 from localfactory.factory.layout import layout_for, stub_source
@@ -97,6 +97,8 @@ def test_reference_passes_every_trajectory(path: Path, tmp_path: Path) -> None:
     scenarios = _scenarios(spec.name)
     assert sum(s.trajectories for s in scenarios) >= 3
     assert _failures(path, tmp_path, scenarios) == {}
+    # and on the bench's own draws, or a right answer could lose the bench
+    assert _failures(path, tmp_path, final_draw(scenarios)) == {}
 
 
 @pytest.mark.integration

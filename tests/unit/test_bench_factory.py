@@ -12,6 +12,7 @@ from localfactory.bench import factory as bench
 from localfactory.bench.factory_report import Attempt, BenchReport, SpecResult
 from localfactory.config import Settings
 from localfactory.errors import UserError
+from localfactory.factory.holdout import trajectories
 from localfactory.llm.call import ChatResult
 from tests.factory_helpers import (
     PLAN,
@@ -123,6 +124,31 @@ def test_a_spec_without_scenarios_is_refused_before_anything_runs(tmp_path: Path
         bench.load_suite(tmp_path / "suite", scenarios_dir=tmp_path / "scenarios")
     with pytest.raises(UserError, match="not a folder"):
         bench.load_suite(tmp_path / "missing", scenarios_dir=tmp_path)
+
+
+def test_the_bench_judges_on_inputs_the_factory_never_ran(tmp_path: Path) -> None:
+    """Code that remembers the trajectories the factory's holdout ran passes them, and fails
+    the bench: its judgement draws fresh random inputs for the same stories."""
+    _spec(tmp_path / "suite", "easy", "adder", tmp_path / "scenarios")
+    [spec] = bench.load_suite(tmp_path / "suite", scenarios_dir=tmp_path / "scenarios")
+    seen = {
+        (step["call"], step["expect"])
+        for scenario in spec.scenarios
+        for steps in trajectories(scenario)
+        for step in steps
+    }
+    folder = tmp_path / "built"
+    folder.mkdir()
+    answers = {call.removeprefix("add"): expect for call, expect in seen}
+    (folder / "adder.py").write_text(
+        f"ANSWERS = {answers!r}\n\n\ndef add(a: int, b: int) -> int:\n"
+        "    return ANSWERS.get(repr((a, b)), 0)\n"
+    )
+    as_written = bench.holdout_score(spec.spec, folder, spec.scenarios)
+    assert as_written.passed == as_written.trajectories == 4
+    judged = bench.holdout_score(spec.spec, folder, spec.judged)
+    assert judged.trajectories == 4 and judged.passed == 0
+    assert [s.steps for s in spec.judged] == [s.steps for s in spec.scenarios]
 
 
 def test_every_role_runs_on_the_chosen_model(settings: Settings) -> None:
