@@ -121,7 +121,8 @@ class FactorySettings(_Section):
     """Fraction of scenario trajectories that must pass for delivery (a spec may set its own)."""
 
     strict_holdout: bool = False
-    """Withhold even which scenario failed and its symptom from the repair loop."""
+    """Withhold even which scenario failed (its name and description) and its symptom from
+    the repair loop."""
 
     mypy: bool = True
     """Run mypy in the checks (its findings are reported; see ``mypy_blocking``)."""

@@ -28,6 +28,7 @@ Adds two integers.
 """
 
 SCENARIO = """name: random-sums
+description: Users add numbers in the hundreds.
 trajectories: 4
 seed: 11
 vars:

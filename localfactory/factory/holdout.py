@@ -4,7 +4,8 @@ Scenarios are loaded here and only here. Each scenario runs as a number of traje
 (its random ``vars`` drawn from a seeded generator), each trajectory in a fresh interpreter
 in the sandbox. Satisfaction is the fraction of trajectories that pass, per scenario and
 overall. What goes back to the repair loop is what a user would observe (which scenario
-failed and its visible symptom), or, in strict mode, only how many failed.
+failed, its one-line description, and its visible symptom), or, in strict mode, only how
+many failed.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ class ScenarioOutcome:
     passed: int
     symptoms: list[str] = field(default_factory=list)
     """Distinct symptoms of failing trajectories, as a user would observe them."""
+    story: str = ""
+    """The scenario's one-line description: what its users do, in their words (no inputs)."""
 
     @property
     def satisfaction(self) -> float:
@@ -190,7 +193,9 @@ def _job(
 def run_scenarios(ctx: StageContext, scenarios: list[Scenario]) -> list[ScenarioOutcome]:
     outcomes = []
     for scenario in scenarios:
-        outcome = ScenarioOutcome(scenario.name, scenario.trajectories, 0)
+        outcome = ScenarioOutcome(
+            scenario.name, scenario.trajectories, 0, story=scenario.description.strip()
+        )
         for steps in trajectories(scenario):
             job = _job(ctx.spec, ctx.workspace.root, scenario, steps)
             result = ctx.sandbox(wall_time_s=60).run(
@@ -224,8 +229,9 @@ def feedback(satisfaction: Satisfaction, *, strict: bool) -> str:
         )
     lines = ["End-to-end checks by users (not the tests) failed:"]
     for s in failed:
-        lines.append(f"- check '{s.name}': {s.trajectories - s.passed} of {s.trajectories} runs failed; "
-                     + "; ".join(s.symptoms[:3]))  # fmt: skip
+        story = f" ({s.story.rstrip('.')})" if s.story else ""
+        lines.append(f"- check '{s.name}'{story}: {s.trajectories - s.passed} of {s.trajectories} "
+                     "runs failed; " + "; ".join(s.symptoms[:3]))  # fmt: skip
     lines.append(
         "Re-read the specification: the software must handle every stated behaviour and edge case."
         " Where a test expects something else than these users, the users are right."

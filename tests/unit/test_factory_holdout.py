@@ -59,12 +59,16 @@ def test_satisfaction_is_the_fraction_of_trajectories_passing() -> None:
     assert Satisfaction([], threshold=1.0).overall is None
 
 
-def test_feedback_names_the_scenario_and_symptom_unless_strict() -> None:
-    sat = Satisfaction([ScenarioOutcome("sums", 5, 2, ["step 1: raised TypeError"])], threshold=1.0)
+def test_feedback_names_the_scenario_its_story_and_symptom_unless_strict() -> None:
+    story = "Large numbers add up."
+    failing = ScenarioOutcome("sums", 5, 2, ["step 1: raised TypeError"], story=story)
+    sat = Satisfaction([failing, ScenarioOutcome("small", 2, 2, story="Small ones too.")], 1.0)
     loose = feedback(sat, strict=False)
-    assert "'sums'" in loose and "3 of 5 runs failed" in loose and "TypeError" in loose
+    assert "check 'sums' (Large numbers add up): 3 of 5 runs failed" in loose
+    assert "TypeError" in loose and "Small ones" not in loose  # only what failed
     strict = feedback(sat, strict=True)
-    assert "sums" not in strict and "TypeError" not in strict and "1 of 1" in strict
+    assert "sums" not in strict and "Large" not in strict and "TypeError" not in strict
+    assert "1 of 2" in strict
 
 
 def _gateway(tmp_path: Path, models: ScriptedModels) -> tuple[RunStore, str, ModelGateway]:

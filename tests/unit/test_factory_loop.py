@@ -117,7 +117,8 @@ def test_holdout_failure_goes_back_as_a_symptom_without_scenario_content(tmp_pat
     assert run.status.value == "succeeded"
     assert states(store, run.id)[3:8] == ["check", "scrutinize", "validate", "repair", "check"]
     repair_prompt = [p for role, p in models.prompts if role == "coder"][1]
-    assert "check 'random-sums'" in repair_prompt and "returned a different value" in repair_prompt
+    assert "check 'random-sums' (Users add numbers in the hundreds)" in repair_prompt
+    assert "returned a different value" in repair_prompt
     assert "123456" not in repair_prompt and "777777" not in repair_prompt
     sat = [t.reason for t in store.transitions(run.id) if t.from_state == "validate"]
     assert sat[0].startswith("satisfaction 0%") and sat[1].startswith("satisfaction 100%")
