@@ -17,7 +17,7 @@ from typing import Any
 
 from localfactory.config import Settings
 from localfactory.errors import UserError
-from localfactory.factory import budget, checks, holdout, stages
+from localfactory.factory import budget, checks, coding, holdout, stages
 from localfactory.factory.calls import ChatFn, ModelGateway
 from localfactory.factory.context import StageContext, StageResult
 from localfactory.factory.layout import layout_for
@@ -43,11 +43,11 @@ STAGES: dict[State, Callable[[StageContext], StageResult]] = {
     State.PLAN: stages.plan,
     State.WRITE_TESTS: stages.write_tests,
     State.CONFIRM_RED: checks.confirm_red,
-    State.IMPLEMENT: stages.implement,
+    State.IMPLEMENT: coding.implement,
     State.CHECK: checks.check,
     State.SCRUTINIZE: scrutinize,
     State.STRENGTHEN_TESTS: stages.strengthen_tests,
-    State.REPAIR: stages.repair,
+    State.REPAIR: coding.repair,
     State.REVISE_TESTS: stages.revise_tests,
     State.VALIDATE: holdout.validate,
     State.EXTEND_TESTS: stages.extend_tests,

@@ -290,7 +290,7 @@ def validate(ctx: StageContext) -> StageResult:
             )
         return StageResult(Outcome.OK, summary, sat.as_dict())
     ctx.put_note("feedback", feedback(sat, strict=ctx.settings.factory.strict_holdout))
-    from localfactory.factory.checks import restore_disputed
+    from localfactory.factory.disputes import restore_disputed
 
     restored = restore_disputed(ctx)
     if restored:

@@ -122,8 +122,8 @@ def gate(ctx: StageContext, *, commit: str | None = None) -> RiskAssessment:
 
 
 def _disputed(store: RunStore, run_id: str) -> list[str]:
-    """Tests the check stage skipped as disputed or contradicted (see ``factory.checks``)."""
-    from localfactory.factory.checks import DISPUTED_ARTIFACT
+    """Tests the check stage skipped as disputed or contradicted (see ``factory.disputes``)."""
+    from localfactory.factory.disputes import DISPUTED_ARTIFACT
 
     found = store.get_artifact(run_id, DISPUTED_ARTIFACT, kind="check")
     return [] if found is None else list(json.loads(found.text())["tests"])
