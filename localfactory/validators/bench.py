@@ -2,8 +2,10 @@
 
 The calibration set (``calibration/*.yaml``, shipped with the package) holds small pieces of
 code against one acceptance criterion, and program outputs against a fuzzy criterion, each
-labelled pass or fail. Every item is judged the way the validators judge (the same prompts,
-asked twice), by each model alone (no escalation). Reported side by side per model:
+labelled pass or fail (each code item's label is checked by its ``probe``, an expression the
+unit tests evaluate on the code; a judge never sees it). Every item is judged the way the
+validators judge (the same prompts, asked twice), by each model alone (no escalation). Reported
+side by side per model:
 
 - agreement: items whose decided verdict matches the label (undecided ones do not agree);
 - self-consistency: items whose two askings agreed with each other;
@@ -42,6 +44,8 @@ class CalibrationItem:
     label: Literal["pass", "fail"]
     question: Question
     system: str
+    probe: str | None = None
+    """For code: a Python expression, True exactly when the code meets the criterion (tests only)."""
 
 
 def load_calibration(folder: Path = CALIBRATION_DIR) -> list[CalibrationItem]:
@@ -49,7 +53,10 @@ def load_calibration(folder: Path = CALIBRATION_DIR) -> list[CalibrationItem]:
     items: list[CalibrationItem] = []
     for raw in _items(folder / "code_review.yaml"):
         q = criterion_question(raw["id"], raw["criterion"], raw["code"], raw["spec"])
-        items.append(CalibrationItem(raw["id"], "code", raw["label"], q, scrutiny_prompts.SYSTEM))
+        probe = raw.get("probe")
+        items.append(
+            CalibrationItem(raw["id"], "code", raw["label"], q, scrutiny_prompts.SYSTEM, probe)
+        )
     for raw in _items(folder / "program_outputs.yaml"):
         obs = Observation(raw["id"], 1, raw["criterion"], raw["action"], raw["observed"].rstrip())
         q = question(obs)

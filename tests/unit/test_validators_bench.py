@@ -5,9 +5,13 @@ from __future__ import annotations
 import ast
 import json
 from collections import Counter
+from collections.abc import Callable
+
+import pytest
 
 from localfactory.validators.asking import Reply
 from localfactory.validators.bench import (
+    CalibrationItem,
     JudgeBench,
     ModelScore,
     default_models,
@@ -20,9 +24,8 @@ from localfactory.validators.static_review import review_sources
 
 def test_the_shipped_set_is_balanced_and_its_code_is_python():
     items = load_calibration()
-    assert 20 <= len(items) <= 40
     assert Counter((i.kind, i.label) for i in items) == {
-        ("code", "pass"): 8, ("code", "fail"): 8, ("output", "pass"): 6, ("output", "fail"): 6,
+        ("code", "pass"): 20, ("code", "fail"): 20, ("output", "pass"): 12, ("output", "fail"): 12,
     }  # fmt: skip
     assert len({i.id for i in items}) == len(items)
     for item in items:
@@ -31,6 +34,74 @@ def test_the_shipped_set_is_balanced_and_its_code_is_python():
     # the static review agrees with the label of the eval item
     code = dict(next(i for i in items if i.id == "calculate-eval").question.evidence)["Code"]
     assert [f.kind for f in review_sources({"calc.py": code})] == ["unsafe"]
+
+
+def shared(item: CalibrationItem) -> tuple[str | None, ...]:
+    """What the two items of a pair have in common: all of the question but what is judged."""
+    evidence = dict(item.question.evidence)
+    context = evidence.get("Specification") or evidence["What the user did"]
+    return (item.question.criterion, context, item.probe)
+
+
+def test_each_pair_is_a_pass_then_a_fail_on_the_same_question():
+    """Pairs keep a judge honest about the one behaviour, and an even ``--limit`` balanced."""
+    for kind in ("code", "output"):
+        items = [i for i in load_calibration() if i.kind == kind]
+        for good, bad in zip(items[::2], items[1::2], strict=True):
+            assert (good.label, bad.label) == ("pass", "fail"), f"{good.id}, {bad.id}"
+            assert shared(good) == shared(bad), f"{good.id} and {bad.id} ask different questions"
+
+
+def raises(error: type[BaseException], fn: Callable[..., object], *args: object) -> bool:
+    """Whether ``fn(*args)`` raises ``error`` (another exception, or none, is False)."""
+    try:
+        fn(*args)
+    except error:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+def message(fn: Callable[..., object], *args: object) -> str:
+    """What ``fn(*args)`` raised, as text ("" when it returned)."""
+    try:
+        fn(*args)
+    except Exception as exc:
+        return str(exc)
+    return ""
+
+
+@pytest.mark.parametrize(
+    "item", [i for i in load_calibration() if i.kind == "code"], ids=lambda i: i.id
+)
+def test_each_code_items_probe_confirms_its_label(item: CalibrationItem):
+    assert item.probe, f"{item.id} has no probe"
+    namespace: dict[str, object] = {}
+    exec(compile(dict(item.question.evidence)["Code"], item.id, "exec"), namespace)
+    try:
+        held = eval(item.probe, {**namespace, "raises": raises, "message": message})
+    except Exception as exc:
+        pytest.fail(f"{item.id}: the probe {item.probe!r} raised {exc!r}")
+    assert bool(held) == (item.label == "pass"), (
+        f"{item.id} is labelled {item.label}, but its probe {item.probe!r} is {held!r}"
+    )
+
+
+def test_a_judge_never_sees_the_probe(settings):
+    items = [i for i in load_calibration() if i.kind == "code"]
+    prompts: list[str] = []
+
+    def ask(role, messages, *, json_schema, max_tokens):
+        prompts.append("\n".join(m.content for m in messages))
+        return Reply(json.dumps({"reasons": ["r"], "verdict": "pass", "score": 0.5}), "m")
+
+    score_model("m", ask, items, settings)
+    assert len(prompts) == 2 * len(items)
+    for item in items:
+        code = dict(item.question.evidence)["Code"].rstrip()
+        assert sum(code in p for p in prompts) >= 2, item.id
+        assert item.probe and not any(item.probe in p for p in prompts), item.id
 
 
 def judged(item) -> str:
