@@ -332,3 +332,59 @@ def split_checks(source: str) -> tuple[str, list[str]]:
         )
         split.append(node.name)
     return _apply(lines, edits), split
+
+
+_STATES_ERRORS = re.compile(r"\b(?:rais|error|exception|refus|reject|invalid|fail)", re.IGNORECASE)
+
+
+def _expects_error(node: ast.AST) -> bool:
+    """Whether ``node`` holds a ``pytest.raises`` (or a bare ``raises``) call."""
+    for inner in ast.walk(node):
+        if isinstance(inner, ast.Call):
+            func = inner.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if name == "raises":
+                return True
+    return False
+
+
+def drop_unstated_errors(source: str, spec: Spec) -> tuple[str, list[str]]:
+    """The tests without expectations of errors the spec never states, and what was dropped.
+
+    A library whose spec says nothing of errors (no raising, refusing, rejecting, invalid
+    input) leaves them unspecified, and a test that expects one constrains the code beyond
+    the spec. Small test writers invent such tests ("a negative n raises ValueError" where
+    the spec says it returns ``[]``), and the coder then follows them against the spec. The
+    check (a ``with pytest.raises`` statement) is removed from a test that has other
+    assertions; a test that has none left is dropped. A file whose every test expects an
+    error is left alone (nothing would be left to test)."""
+    if not isinstance(spec.interface, LibraryInterface):
+        return source, []
+    from localfactory.spec import render_for_prompt
+
+    if _STATES_ERRORS.search(render_for_prompt(spec)):
+        return source, []
+    tree = ast.parse(source)
+    lines = source.splitlines()
+    tests = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test")]
+    edits: list[tuple[int, int, list[str]]] = []
+    dropped: list[str] = []
+    for node in tests:
+        if not _expects_error(node):
+            continue
+        rest = [s for s in node.body if not _expects_error(s)]
+        if not node.decorator_list and any(
+            isinstance(n, ast.Assert) for s in rest for n in ast.walk(s)
+        ):
+            for stmt in node.body:
+                if _expects_error(stmt):
+                    end = stmt.end_lineno or stmt.lineno
+                    edits.append((stmt.lineno - 1, end - stmt.lineno + 1, []))
+            dropped.append(f"the error check in {node.name}")
+            continue
+        first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+        edits.append((first - 1, (node.end_lineno or node.lineno) - first + 1, []))
+        dropped.append(node.name)
+    if not edits or sum(1 for d in dropped if not d.startswith("the error")) == len(tests):
+        return source, []
+    return re.sub(r"\n{4,}", "\n\n\n", _apply(lines, edits)), dropped

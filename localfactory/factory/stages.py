@@ -15,6 +15,7 @@ from localfactory.factory.context import StageContext, StageResult
 from localfactory.factory.examples import examples_source, spec_examples
 from localfactory.factory.extract import FileEdit, append_tests, extract_files
 from localfactory.factory.layout import (
+    drop_unstated_errors,
     function_names,
     normalize_tests,
     salvage_tests,
@@ -120,11 +121,17 @@ def _test_count(source: str) -> int:
 
 def _save_tests(ctx: StageContext, content: str) -> str:
     """Write the test file, normalised (see :func:`normalize_tests`) with one check per test
-    (see :func:`split_checks`), each change logged."""
+    (see :func:`split_checks`) and without expectations of errors the spec never states (see
+    :func:`drop_unstated_errors`), each change logged."""
     content, changes = normalize_tests(content, ctx.spec, ctx.layout)
     content, split = split_checks(content)
     if split:
         changes.append(f"split {', '.join(split)} into one test per check")
+    content, invented = drop_unstated_errors(content, ctx.spec)
+    if invented:
+        changes.append(
+            f"dropped {', '.join(invented)}: the spec never says the code raises an error"
+        )
     for change in changes:
         ctx.log(f"tests: {change}")
     ctx.workspace.write(ctx.layout.test_path, content)

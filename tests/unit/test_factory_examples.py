@@ -9,7 +9,15 @@ from localfactory.factory.examples import examples_source, spec_examples
 from localfactory.factory.layout import layout_for
 from localfactory.spec import parse_spec
 from localfactory.store import RunStore
-from tests.factory_helpers import PLAN, TESTS, WRONG, ScriptedModels, make_project, settings_for
+from tests.factory_helpers import (
+    PLAN,
+    RIGHT,
+    TESTS,
+    WRONG,
+    ScriptedModels,
+    make_project,
+    settings_for,
+)
 
 SPEC = """---
 name: words
@@ -75,3 +83,30 @@ def test_code_its_own_tests_agree_with_still_fails_on_the_spec_s_examples(tmp_pa
     assert "assert add(2, 3) == 5" in examples and "no model wrote them" in examples
     # the examples never go to the test writer to be questioned
     assert all("test_spec_example" not in p for role, p in models.prompts if role == "test_writer")
+
+
+def test_a_test_expecting_an_error_the_spec_never_states_never_reaches_the_coder(
+    tmp_path: Path,
+) -> None:
+    # The adder spec says nothing of errors; the test writer invents one (as the 1.5B did for
+    # fizzbuzz-list's negative n, which the spec says returns []).
+    invented = TESTS.replace(
+        "def test_negative():",
+        "def test_rejects_floats():\n    with pytest.raises(TypeError):\n        add(1.5, 2)\n\n\n"
+        "def test_negative():",
+    ).replace("from adder import add", "import pytest\n\nfrom adder import add")
+    models = ScriptedModels({"planner": [PLAN], "test_writer": [invented], "coder": [RIGHT]})
+    spec = make_project(tmp_path)
+    settings = settings_for(tmp_path)
+    store = RunStore(settings.store_path())
+    lines: list[str] = []
+    factory = Factory(settings, store, chat=models.chat, emit=lines.append)
+    run = factory.run(factory.start(spec).id)
+    assert run.status.value == "succeeded"  # right code, no round spent on the invented test
+    coder = [p for role, p in models.prompts if role == "coder"]
+    assert (
+        len(coder) == 1
+        and "test_rejects_floats" not in coder[0]
+        and "def test_negative" in coder[0]
+    )
+    assert any("dropped test_rejects_floats: the spec never says" in line for line in lines)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import pytest
@@ -309,7 +310,6 @@ def test_parametrized(n):
 
 
 def test_a_test_made_only_of_checks_is_split_into_one_test_per_check(tmp_path: Path) -> None:
-    import ast
     import subprocess
     import sys
 
@@ -352,3 +352,63 @@ def test_one_broken_assertion_among_good_ones_loses_only_its_line() -> None:
     content, dropped = salvage_tests(broken) or ("", [])
     assert dropped == ["`assert decode(\"12x\") == twelve 'x'` (in test_all)"]
     assert 'encode("aaab")' in content and 'decode("")' in content and "twelve" not in content
+
+
+FIZZ_SPEC = """---
+name: fizzbuzz-list
+kind: library
+interface:
+  module: fizzbuzz
+  functions:
+    - 'fizzbuzz(n: int) -> list[str]'
+---
+# fizzbuzz-list
+## Acceptance criteria
+- `fizzbuzz(5)` returns `["1", "2", "Fizz", "4", "Buzz"]`.
+- `fizzbuzz(0)` returns `[]`, and so does any negative `n`.
+"""
+INVENTED = """import pytest
+from fizzbuzz import fizzbuzz
+
+
+def test_five():
+    assert fizzbuzz(5) == ["1", "2", "Fizz", "4", "Buzz"]
+
+
+def test_negative():
+    with pytest.raises(ValueError):
+        fizzbuzz(-1)
+
+
+@pytest.mark.parametrize("n", [-1, -5])
+def test_negatives(n):
+    pytest.raises(ValueError, fizzbuzz, n)
+
+
+def test_mixed():
+    result = fizzbuzz(3)
+    assert result[-1] == "Fizz"
+    with pytest.raises(TypeError):
+        fizzbuzz("3")
+"""
+
+
+def test_errors_the_spec_never_states_are_not_expected_by_tests() -> None:
+    from localfactory.factory.layout import drop_unstated_errors
+    from localfactory.spec import parse_spec
+
+    # Seen on the 1.5B (fizzbuzz-list, caesar-cipher): invented "raises ValueError" tests that
+    # the coder then followed against the spec.
+    source, dropped = drop_unstated_errors(INVENTED, parse_spec(FIZZ_SPEC))
+    assert dropped == ["test_negative", "test_negatives", "the error check in test_mixed"]
+    tree = ast.parse(source)
+    assert [n.name for n in tree.body if isinstance(n, ast.FunctionDef)] == [
+        "test_five", "test_mixed",
+    ]  # fmt: skip
+    assert "raises" not in source and 'assert result[-1] == "Fizz"' in source
+    assert "\n\n\n\n" not in source
+    # a spec that speaks of errors keeps them; so does a file of nothing but error checks
+    refusing = FIZZ_SPEC.replace("returns `[]`, and so does any", "raises ValueError for a")
+    assert drop_unstated_errors(INVENTED, parse_spec(refusing)) == (INVENTED, [])
+    only_errors = "import pytest\n\n\ndef test_negative():\n    pytest.raises(ValueError, f, -1)\n"
+    assert drop_unstated_errors(only_errors, parse_spec(FIZZ_SPEC)) == (only_errors, [])
