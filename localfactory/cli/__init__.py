@@ -21,7 +21,9 @@ from localfactory.cli import (
     run_cmd,
     runs_cmd,
     spec_cmd,
+    tui_cmd,
     twin_cmd,
+    watch_cmd,
 )
 from localfactory.errors import UserError
 
@@ -60,6 +62,8 @@ run_cmd.register(app)
 ask_cmd.register(app)
 init_cmd.register(app)
 review_cmd.register(app)
+watch_cmd.register(app)
+tui_cmd.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

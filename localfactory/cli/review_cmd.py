@@ -15,7 +15,9 @@ import typer
 from localfactory.errors import UserError
 
 if TYPE_CHECKING:
+    from localfactory.config import Settings
     from localfactory.store import RunStore
+    from localfactory.validators.review import Decision
 
 
 def _store() -> RunStore | None:
@@ -91,7 +93,6 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """List changes held by the risk gate, show one, or approve or reject it."""
         from localfactory.cli.common import settings
-        from localfactory.validators.review import decide, deliver_approved
 
         if approve and reject:
             raise UserError("Choose one of --approve and --reject, not both.")
@@ -111,15 +112,26 @@ def register(app: typer.Typer) -> None:
         if not (approve or reject):
             _show(store, run)
             return
-        decision = decide(store, run, "approve" if approve else "reject", by=by, comment=message)
-        if decision.decision == "reject":
-            typer.echo(f"Run {decision.run_id} rejected by {decision.by}; the comment goes to the "
-                       f"next run of {decision.spec_name} as feedback.")  # fmt: skip
-            return
-        delivered = deliver_approved(settings(), decision)
-        where = (
-            f"; commit {decision.commit[:10]} is now on branch 'delivered'"
-            if delivered and decision.commit
-            else ""
-        )
-        typer.echo(f"Run {decision.run_id} approved by {decision.by}{where}.")
+        typer.echo(record_decision(settings(), store, run, "approve" if approve else "reject",
+                                   comment=message, by=by))  # fmt: skip
+
+
+def record_decision(
+    settings: Settings, store: RunStore, run: str, decision: Decision, *, comment: str = "",
+    by: str | None = None,
+) -> str:  # fmt: skip
+    """Record a person's decision on a held run (an approved change is delivered at once);
+    returns the sentence saying what happened. The TUI decides through this too."""
+    from localfactory.validators.review import decide, deliver_approved
+
+    made = decide(store, run, decision, by=by, comment=comment)
+    if made.decision == "reject":
+        return (f"Run {made.run_id} rejected by {made.by}; the comment goes to the "
+                f"next run of {made.spec_name} as feedback.")  # fmt: skip
+    delivered = deliver_approved(settings, made)
+    where = (
+        f"; commit {made.commit[:10]} is now on branch 'delivered'"
+        if delivered and made.commit
+        else ""
+    )
+    return f"Run {made.run_id} approved by {made.by}{where}."

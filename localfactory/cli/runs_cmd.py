@@ -84,18 +84,16 @@ def log(
     ),
 ) -> None:
     """A run's log: transitions and messages, oldest first."""
+    from localfactory.factory.run_log import RunLog
+
     store = _store()
     r = store.find_run(run)
-    cursor = 0
-    seen_transitions = 0
+    follower = RunLog(store, r.id)
     while True:
-        for t in store.transitions(r.id, since=seen_transitions):
-            typer.echo(f"{t.at:%H:%M:%S} {t.from_state} → {t.to_state}: {t.reason}")
-            seen_transitions = t.seq
-        for line in store.read_log(r.id, since=cursor):
-            typer.echo(f"{line.at:%H:%M:%S} [{line.level.value}] {line.message}")
-            cursor = line.cursor
-        if not follow or store.get_run(r.id).status.is_final:
+        ended = store.get_run(r.id).status.is_final  # before reading: no last line is missed
+        for line in follower.new_lines():
+            typer.echo(line)
+        if not follow or ended:
             return
         time.sleep(1.0)
 

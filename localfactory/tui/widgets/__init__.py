@@ -1,0 +1,1 @@
+"""Widgets of the TUI, one module per feature: the runs list, and one run in detail."""

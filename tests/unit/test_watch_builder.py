@@ -1,0 +1,119 @@
+"""The builder behind watch mode and the TUI: a build stops at a step boundary, when the spec
+was edited (cancelled, the newest version is built once) or when asked (resumable).
+
+The planner's first answer waits for the test to let it go, so a request always arrives while
+a step is in progress; everything else (sandbox, git, pytest, SQLite) is real.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from localfactory.factory.builds import Builder, BuildRequest, report_paths
+from localfactory.factory.engine import Factory
+from localfactory.store import RunStatus, RunStore
+from tests.factory_helpers import PLAN, RIGHT, TESTS, ScriptedModels, make_project, settings_for
+from tests.unit.test_watch import Heard
+
+
+class HeldPlanner:
+    """Scripted models whose first planner answer comes only once :meth:`release` is called."""
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+        self.models = ScriptedModels(
+            {"planner": self._plan, "test_writer": [TESTS], "coder": [RIGHT]}
+        )
+
+    def _plan(self, n: int) -> str:
+        if n == 0 and not self.gate.wait(timeout=60):
+            raise AssertionError("the test never released the planner")
+        return PLAN
+
+    def release(self) -> None:
+        self.gate.set()
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Iterator[tuple[Path, RunStore, HeldPlanner, Heard, Builder]]:
+    spec = make_project(tmp_path, scenario=None)
+    settings = settings_for(tmp_path)
+    store = RunStore(settings.store_path())
+    held = HeldPlanner()
+    factory = Factory(settings, store, chat=held.models.chat, emit=lambda _line: None)
+    heard = Heard()
+    builder = Builder(factory, heard.event)
+    yield spec, store, held, heard, builder
+    held.release()
+    builder.close(wait_s=30)
+
+
+def kinds(heard: Heard) -> list[str]:
+    return [e.kind for e in heard.events]
+
+
+def test_edits_during_a_build_stop_it_after_its_step_and_build_the_newest_once(project) -> None:
+    spec, store, held, heard, builder = project
+    builder.submit(BuildRequest(spec=spec))
+    heard.wait("the first build starts", lambda: "started" in kinds(heard))
+    first = heard.events[0].run_id
+    builder.submit(BuildRequest(spec=spec, supersede=True))  # a save...
+    builder.submit(BuildRequest(spec=spec, supersede=True))  # ...and another before it ends
+    assert len(builder.waiting) == 1
+    held.release()
+    heard.wait("the newest version is built", lambda: "ended" in kinds(heard))
+
+    assert kinds(heard) == ["started", "stopped", "started", "ended"]
+    stopped = heard.events[1]
+    assert stopped.message.startswith(
+        f"run {first} stopped after step 1 (plan): its spec was edited"
+    )
+    old = store.get_run(first)
+    assert old.status is RunStatus.CANCELLED and "edited" in (old.error or "")
+    assert [s.status.value for s in store.steps(first)] == ["finished"]  # no step left half-done
+    newest = store.list_runs()[0]
+    assert [r.id for r in store.list_runs()] == [newest.id, first]
+    assert newest.status is RunStatus.SUCCEEDED
+    page = report_paths(builder.factory.settings, newest.id)[1]
+    assert page.is_file() and str(page) in heard.events[-1].message
+
+
+def test_a_stopped_build_is_left_resumable_and_resuming_goes_on_where_it_stopped(project) -> None:
+    spec, store, held, heard, builder = project
+    builder.submit(BuildRequest(spec=spec))
+    heard.wait("the build starts", lambda: "started" in kinds(heard))
+    run_id = heard.events[0].run_id
+    assert builder.stop(run_id)
+    held.release()
+    heard.wait("the build stops", lambda: "stopped" in kinds(heard))
+    assert f"`localfactory runs resume {run_id}`" in heard.events[-1].message
+    run = store.get_run(run_id)
+    assert (
+        run.status is RunStatus.RUNNING
+        and run.owner_pid is None
+        and store.open_step(run_id) is None
+    )
+
+    builder.submit(BuildRequest(run_id=run_id))
+    heard.wait("the resumed build ends", lambda: "ended" in kinds(heard))
+    assert store.get_run(run_id).status is RunStatus.SUCCEEDED
+    assert held.models.counts["planner"] == 1  # the plan was not made again
+    assert len(store.list_runs()) == 1
+
+
+def test_closing_during_a_step_leaves_the_run_for_resume(project) -> None:
+    spec, store, held, heard, builder = project
+    builder.submit(BuildRequest(spec=spec))
+    heard.wait("the build starts", lambda: "started" in kinds(heard))
+    run_id = heard.events[0].run_id
+    assert builder.close(wait_s=0.1) == [run_id]  # the planner is still thinking
+    held.release()
+    heard.wait("the build stops at its step boundary", lambda: "stopped" in kinds(heard))
+    run = store.get_run(run_id)
+    assert not run.status.is_final and store.open_step(run_id) is None
+    builder.submit(BuildRequest(spec=spec))  # a closed builder takes no more work
+    assert builder.waiting == []
