@@ -12,9 +12,8 @@ run is then exactly what ``localfactory runs resume`` continues. A build stopped
 newer version of its spec arrived (watch mode) is marked *cancelled* instead, with the reason,
 since the newer run replaces it.
 
-The engine has no stop hook of its own; the stop is raised from the factory's ``emit`` (which
-the loop calls right after closing each step) only when the run has no open step, so it never
-interrupts a step half-way.
+The engine asks the build's ``should_stop`` before each step begins (see
+:meth:`Factory.run`), so a stop never interrupts a step half-way.
 """
 
 from __future__ import annotations
@@ -33,14 +32,6 @@ if TYPE_CHECKING:
     from localfactory.factory.engine import Factory
 
 EventKind = Literal["queued", "started", "stopped", "ended", "refused"]
-
-
-class StopBuild(BaseException):
-    """Raised in a build's thread at a step boundary once the build was asked to stop.
-
-    A ``BaseException`` like ``KeyboardInterrupt``: no stage's ``except Exception`` may
-    swallow it, and the loop releases the run on its way out.
-    """
 
 
 @dataclass(frozen=True)
@@ -82,7 +73,9 @@ class _Job:
 
 def report_paths(settings: Settings, run_id: str) -> tuple[Path, Path]:
     """Where the run's Markdown and HTML reports are written (as :meth:`Factory.report` does)."""
-    folder = settings.store_path().parent / "reports" / run_id
+    from localfactory.factory.report import report_folder
+
+    folder = report_folder(settings, run_id)
     return folder / "report.md", folder / "report.html"
 
 
@@ -120,13 +113,6 @@ class Builder:
         self._closed = False
         self._thread: threading.Thread | None = None
         self._lock = threading.Condition()
-        inner = factory.emit
-
-        def emit(line: str) -> None:
-            inner(line)
-            self._stop_here()
-
-        factory.emit = emit
 
     @property
     def store(self) -> RunStore:
@@ -241,26 +227,15 @@ class Builder:
             verb = f"building {run.spec_name} from {request.spec}" if request.spec else "resuming"
             self.on_event(self._event("started", f"run {run.id}: {verb}; its report will be "
                                       f"written to {page}", run))  # fmt: skip
-            run = self.factory.run(run.id)
-        except StopBuild:
-            return self._stopped(job)
+            run = self.factory.run(run.id, should_stop=lambda: job.stop_reason is not None)
+            if not run.status.is_final and job.stop_reason is not None:
+                return self._stopped(job)
         except UserError as exc:
             return self._event("refused", f"{request.describe()}: {exc}", None,
                                spec=request.spec, ok=False)  # fmt: skip
         ok, sentence = ending(self.store, run)
         _md, page = report_paths(self.factory.settings, run.id)
         return self._event("ended", f"{sentence}; report: {page}", run, ok=ok)
-
-    def _stop_here(self) -> None:
-        """Raise :class:`StopBuild` when this thread's build was asked to stop and no step is open."""
-        job = self._job
-        if job is None or job.stop_reason is None or job.run_id is None:
-            return
-        if threading.current_thread() is not self._thread:
-            return
-        if self.store.get_run(job.run_id).status.is_final or self.store.open_step(job.run_id):
-            return
-        raise StopBuild(job.stop_reason)
 
     def _stopped(self, job: _Job) -> BuildEvent:
         assert job.run_id is not None

@@ -137,11 +137,14 @@ class Factory:
         return chat
 
     # -- the loop -------------------------------------------------------------------------
-    def run(self, run_id: str) -> Run:
-        """Drive the run until it is done or failed; resumes an interrupted run where it stopped."""
+    def run(self, run_id: str, *, should_stop: Callable[[], bool] | None = None) -> Run:
+        """Drive the run until it is done or failed; resumes an interrupted run where it stopped.
+
+        ``should_stop`` is asked before each step begins (never during one): once it says
+        yes, the run is left as it is, unfinished, for ``runs resume`` to continue."""
         run = self.store.claim_run(run_id)
         try:
-            run = self._loop(run)
+            run = self._loop(run, should_stop)
         finally:
             self.store.release_run(run.id)
         if run.state in {s.value for s in TERMINAL}:
@@ -175,7 +178,7 @@ class Factory:
                 count += 1
         return count
 
-    def _loop(self, run: Run) -> Run:
+    def _loop(self, run: Run, should_stop: Callable[[], bool] | None = None) -> Run:
         if run.status.is_final or State(run.state) in TERMINAL:
             return run  # a finished run is left exactly as it is
         spec = self.spec_of(run)
@@ -201,6 +204,8 @@ class Factory:
             state = State(self.store.get_run(run.id).state)
             if state in TERMINAL:
                 break
+            if step is None and should_stop is not None and should_stop():
+                break  # between steps: what is done is committed and closed, nothing is half-way
             stop = budget.exhausted(self.store, run.id, spec.budget, next_stage=state.value)
             retry = self._retries(run.id, state)
             if stop is None and retry >= self.settings.factory.max_stage_retries:
@@ -235,7 +240,7 @@ class Factory:
 
     def report(self, run_id: str) -> tuple[Path, Path]:
         """Write the run's report (Markdown and HTML) under ``.localfactory/reports/<run>/``."""
-        from localfactory.factory.report import collect, write_report
+        from localfactory.factory.report import collect, report_folder, write_report
 
         run = self.store.find_run(run_id)
         spec = self.spec_of(run)
@@ -248,8 +253,7 @@ class Factory:
             code_path=layout.code_path,
             test_path=layout.test_path,
         )
-        folder = self.settings.store_path().parent / "reports" / run.id
-        md, page = write_report(data, folder)
+        md, page = write_report(data, report_folder(self.settings, run.id))
         self.store.put_artifact(run.id, "report.md", md.read_text(encoding="utf-8"), kind="report")
         return md, page
 

@@ -13,10 +13,13 @@ import html
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from localfactory.factory.workspace import Workspace
 from localfactory.store import Run, RunStore
+
+if TYPE_CHECKING:
+    from localfactory.config import Settings
 
 
 @dataclass
@@ -355,6 +358,11 @@ def _html_lines(lines: list[str]) -> str:
         )
         + "</ul>"
     )
+
+
+def report_folder(settings: Settings, run_id: str) -> Path:
+    """Where a run's reports are written: ``.localfactory/reports/<run>/`` beside the store."""
+    return settings.store_path().parent / "reports" / run_id
 
 
 def write_report(data: ReportData, folder: Path) -> tuple[Path, Path]:

@@ -25,11 +25,15 @@ class HeldPlanner:
 
     def __init__(self) -> None:
         self.gate = threading.Event()
+        self.asked = threading.Event()
+        """Set once the planner is being asked: the plan step is open."""
         self.models = ScriptedModels(
             {"planner": self._plan, "test_writer": [TESTS], "coder": [RIGHT]}
         )
 
     def _plan(self, n: int) -> str:
+        if n == 0:
+            self.asked.set()
         if n == 0 and not self.gate.wait(timeout=60):
             raise AssertionError("the test never released the planner")
         return PLAN
@@ -61,6 +65,7 @@ def test_edits_during_a_build_stop_it_after_its_step_and_build_the_newest_once(p
     builder.submit(BuildRequest(spec=spec))
     heard.wait("the first build starts", lambda: "started" in kinds(heard))
     first = heard.events[0].run_id
+    assert held.asked.wait(timeout=30), "the plan step never began"
     builder.submit(BuildRequest(spec=spec, supersede=True))  # a save...
     builder.submit(BuildRequest(spec=spec, supersede=True))  # ...and another before it ends
     assert len(builder.waiting) == 1
@@ -87,6 +92,7 @@ def test_a_stopped_build_is_left_resumable_and_resuming_goes_on_where_it_stopped
     builder.submit(BuildRequest(spec=spec))
     heard.wait("the build starts", lambda: "started" in kinds(heard))
     run_id = heard.events[0].run_id
+    assert held.asked.wait(timeout=30), "the plan step never began"
     assert builder.stop(run_id)
     held.release()
     heard.wait("the build stops", lambda: "stopped" in kinds(heard))
@@ -110,6 +116,7 @@ def test_closing_during_a_step_leaves_the_run_for_resume(project) -> None:
     builder.submit(BuildRequest(spec=spec))
     heard.wait("the build starts", lambda: "started" in kinds(heard))
     run_id = heard.events[0].run_id
+    assert held.asked.wait(timeout=30), "the plan step never began"
     assert builder.close(wait_s=0.1) == [run_id]  # the planner is still thinking
     held.release()
     heard.wait("the build stops at its step boundary", lambda: "stopped" in kinds(heard))
@@ -117,3 +124,26 @@ def test_closing_during_a_step_leaves_the_run_for_resume(project) -> None:
     assert not run.status.is_final and store.open_step(run_id) is None
     builder.submit(BuildRequest(spec=spec))  # a closed builder takes no more work
     assert builder.waiting == []
+
+
+def test_the_engine_stops_between_steps_when_asked_and_resumes_from_there(tmp_path: Path) -> None:
+    spec = make_project(tmp_path, scenario=None)
+    settings = settings_for(tmp_path)
+    store = RunStore(settings.store_path())
+    models = ScriptedModels({"planner": [PLAN], "test_writer": [TESTS], "coder": [RIGHT]})
+    factory = Factory(settings, store, chat=models.chat, emit=lambda _line: None)
+    run = factory.start(spec)
+    asked: list[int] = []
+
+    def after_two_steps() -> bool:
+        asked.append(len(store.steps(run.id)))
+        return len(store.steps(run.id)) >= 2
+
+    assert not factory.run(run.id, should_stop=after_two_steps).status.is_final
+    assert store.get_run(run.id).owner_pid is None  # released: `runs resume` may take it
+    assert [s.name for s in store.steps(run.id)] == ["plan", "write_tests"]
+    assert asked == [0, 1, 2]  # asked before each step began, never during one
+    assert store.open_step(run.id) is None
+    done = factory.run(run.id)
+    assert done.status is RunStatus.SUCCEEDED
+    assert models.counts["planner"] == 1 and models.counts["test_writer"] == 1
