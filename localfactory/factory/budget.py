@@ -48,10 +48,18 @@ def exhausted(store: RunStore, run_id: str, budget: Budget, *, next_stage: str) 
         used = iterations_used(store, run_id)
         if used >= budget.iterations:
             return f"the iteration budget ran out ({used} of {budget.iterations} code-writing rounds used)"
+    return spent(store, run_id, budget)
+
+
+def spent(
+    store: RunStore, run_id: str, budget: Budget, *, current_step_s: float = 0.0
+) -> str | None:
+    """Why the run has no tokens or time left (counting ``current_step_s`` of the step in
+    progress), or None: a step asking for more than one answer checks it between answers."""
     tokens = tokens_used(store, run_id)
     if tokens >= budget.tokens:
         return f"the token budget ran out ({tokens:,} of {budget.tokens:,} tokens used)"
-    seconds = seconds_used(store, run_id)
+    seconds = seconds_used(store, run_id, current_step_s=current_step_s)
     if seconds >= budget.wall_time:
         return f"the time budget ran out ({seconds:.0f} s of {budget.wall_time} s used)"
     return None

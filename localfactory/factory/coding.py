@@ -8,7 +8,9 @@ gives back the same failing code has the tests questioned or the checks run agai
 
 from __future__ import annotations
 
-from localfactory.factory import answers, prompts
+from datetime import UTC, datetime
+
+from localfactory.factory import answers, budget, prompts
 from localfactory.factory.context import StageContext, StageResult
 from localfactory.factory.examples import is_example, writer_tests
 from localfactory.factory.layout import stub_source
@@ -97,6 +99,14 @@ def _score(
     return (examples, sat, passed), done, note
 
 
+def _out_of_budget(ctx: StageContext) -> str | None:
+    """Why no more answers may be asked in this step (the run's tokens or time are spent)."""
+    step = ctx.store.open_step(ctx.run_id)
+    now = datetime.now(UTC)
+    current = (now - step.started_at).total_seconds() if step is not None else 0.0
+    return budget.spent(ctx.store, ctx.run_id, ctx.spec.budget, current_step_s=max(0.0, current))
+
+
 def _best_candidate(ctx: StageContext, prompt: str, before: str) -> str:
     """When the coder's first answer still fails (tests, or the users' scenarios after a failed
     validation), sample more answers (seeded, so a replay asks the same) and keep the best; the
@@ -121,6 +131,11 @@ def _best_candidate(ctx: StageContext, prompt: str, before: str) -> str:
         1 for s in ctx.store.steps(ctx.run_id) if s.name == "repair" and s.seq < ctx.step_seq
     )
     for i in range(1, tried):
+        over = _out_of_budget(ctx)
+        if over:
+            ctx.log(f"no more answers asked: {over}", level="warning")
+            tried = i
+            break
         fresh = i == tried - 1 and tried > 2
         options = {"max_tokens": answers.CODE_TOKENS, "temperature": CANDIDATE_TEMPERATURE,
                    "seed": 1000 * repairs + 100 * ctx.retry + i}  # fmt: skip

@@ -480,6 +480,29 @@ def test_a_repair_samples_more_answers_and_keeps_the_one_passing_the_most_tests(
     assert [t.reason for t in store.transitions(replayed.id) if t.from_state == "repair"] == repair
 
 
+def test_a_repair_asks_for_no_more_answers_once_the_runs_time_is_spent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from localfactory.factory import budget
+
+    models = ScriptedModels(
+        {"planner": [PLAN], "test_writer": [TESTS], "coder": [WRONG, WRONG_OTHER, RIGHT]}
+    )
+    real = budget.spent
+
+    def spent(*args: object, **kwargs: float) -> str | None:
+        # the time runs out while the repair's first answer is being checked
+        if models.counts.get("coder", 0) >= 2:
+            return "the time budget ran out (601 s of 600 s used)"
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(budget, "spent", spent)
+    _, _store, run, lines = build(tmp_path, models, LOCALFACTORY_FACTORY__REPAIR_CANDIDATES="3")
+    assert models.counts["coder"] == 2  # implement, the repair's first answer; no sampled one
+    assert any("no more answers asked: the time budget ran out" in line for line in lines)
+    assert run.status.value == "failed" and "time budget ran out" in (run.error or "")
+
+
 def test_when_no_sampled_answer_improves_the_code_the_budget_not_a_retry_limit_ends_the_run(
     tmp_path: Path,
 ) -> None:
