@@ -15,9 +15,7 @@ import typer
 from localfactory.errors import UserError
 
 if TYPE_CHECKING:
-    from localfactory.config import Settings
     from localfactory.store import RunStore
-    from localfactory.validators.review import Decision
 
 
 def _store() -> RunStore | None:
@@ -112,26 +110,7 @@ def register(app: typer.Typer) -> None:
         if not (approve or reject):
             _show(store, run)
             return
+        from localfactory.validators.review import record_decision
+
         typer.echo(record_decision(settings(), store, run, "approve" if approve else "reject",
                                    comment=message, by=by))  # fmt: skip
-
-
-def record_decision(
-    settings: Settings, store: RunStore, run: str, decision: Decision, *, comment: str = "",
-    by: str | None = None,
-) -> str:  # fmt: skip
-    """Record a person's decision on a held run (an approved change is delivered at once);
-    returns the sentence saying what happened. The TUI decides through this too."""
-    from localfactory.validators.review import decide, deliver_approved
-
-    made = decide(store, run, decision, by=by, comment=comment)
-    if made.decision == "reject":
-        return (f"Run {made.run_id} rejected by {made.by}; the comment goes to the "
-                f"next run of {made.spec_name} as feedback.")  # fmt: skip
-    delivered = deliver_approved(settings, made)
-    where = (
-        f"; commit {made.commit[:10]} is now on branch 'delivered'"
-        if delivered and made.commit
-        else ""
-    )
-    return f"Run {made.run_id} approved by {made.by}{where}."

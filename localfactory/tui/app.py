@@ -192,7 +192,7 @@ class FactoryApp(App[list[str]]):
 
     @work(thread=True, group="review", exit_on_error=False)
     def _decide(self, run_id: str, decision: Decision, comment: str) -> None:
-        from localfactory.cli.review_cmd import record_decision
+        from localfactory.validators.review import record_decision
 
         try:
             said = record_decision(self.settings, self.store, run_id, decision, comment=comment)

@@ -189,3 +189,22 @@ def deliver_approved(settings: Settings, decision: ReviewDecision) -> bool:
         return False
     Workspace(root).git("branch", "-f", DELIVERY_BRANCH, decision.commit)
     return True
+
+
+def record_decision(
+    settings: Settings, store: RunStore, run: str, decision: Decision, *, comment: str = "",
+    by: str | None = None,
+) -> str:  # fmt: skip
+    """Record a person's decision on a held run (an approved change is delivered at once);
+    returns the sentence saying what happened (``localfactory review`` and the TUI say it)."""
+    made = decide(store, run, decision, by=by, comment=comment)
+    if made.decision == "reject":
+        return (f"Run {made.run_id} rejected by {made.by}; the comment goes to the "
+                f"next run of {made.spec_name} as feedback.")  # fmt: skip
+    delivered = deliver_approved(settings, made)
+    where = (
+        f"; commit {made.commit[:10]} is now on branch 'delivered'"
+        if delivered and made.commit
+        else ""
+    )
+    return f"Run {made.run_id} approved by {made.by}{where}."
