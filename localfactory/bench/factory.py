@@ -20,6 +20,7 @@ and PASS/MISS against the target: the factory beats single-shot by at least 15 p
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
@@ -186,6 +187,7 @@ def _attempt(sat: Satisfaction, seconds: float, tokens: int, status: str) -> Att
         seconds=round(seconds, 2),
         tokens=tokens,
         status=status,
+        load=round(os.getloadavg()[0], 2),
     )
 
 

@@ -8,6 +8,7 @@ factory's solve rate beats single-shot's by at least :data:`TARGET_POINTS` point
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,8 @@ class Attempt:
     tokens: int
     status: str
     """``ok`` or what went wrong (single-shot); the run's status and reason (factory)."""
+    load: float | None = None
+    """The machine's 1-minute load average when the side finished (None in older results)."""
 
 
 @dataclass
@@ -91,6 +94,19 @@ class BenchReport:
                 f"{label:<12} solved {self.solved(side)}/{n} ({_pct(self.solve_rate(side))}; "
                 f"{levels}); per spec {_secs(self.mean(side, 'seconds'))}, "
                 f"{self.mean(side, 'tokens') or 0:,.0f} tokens"
+            )
+        loads = [a.load for a in self._attempts("factory") if a.load is not None]
+        if loads:
+            cores = os.cpu_count() or 1
+            lines.append(
+                f"machine: {cores} cores; load average as the factory's runs ended: mean "
+                f"{sum(loads) / len(loads):.1f}, highest {max(loads):.1f}"
+                + (
+                    " (a busy machine: the specs' wall-time budgets cost the factory rounds, "
+                    "single-shot has no budget to lose)"
+                    if max(loads) > cores
+                    else ""
+                )
             )
         note = "" if self.model == TARGET_MODEL else f"; the target is set for {TARGET_MODEL}"
         lines.append(

@@ -78,6 +78,25 @@ def test_solve_rates_points_and_means() -> None:
     assert "+50 points" in summary and summary.endswith("PASS")
 
 
+def test_the_summary_says_how_busy_the_machine_was_for_the_factory(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    report = BenchReport("qwen2.5-coder-1.5b", "suite", "/tmp/x")
+    for load in (1.2, 3.4):
+        busy = Attempt(True, 1.0, 4, 4, 30.0, 1000, "succeeded", load=load)
+        report.results.append(SpecResult(f"s{load}", "easy", _attempt(True), busy))
+    lines = report.summary_lines()
+    said = next(line for line in lines if line.startswith("machine:"))
+    assert "2 cores" in said and "mean 2.3, highest 3.4" in said and "a busy machine" in said
+    report.write_json(tmp_path / "r.json")  # kept through an interrupted bench's file
+    assert [r.factory.load for r in BenchReport.load(tmp_path / "r.json").results] == [1.2, 3.4]
+    # results written before the load was recorded still load, and say nothing of it
+    old = BenchReport("qwen2.5-coder-1.5b", "suite", "/tmp/x")
+    old.results.append(SpecResult("s", "easy", _attempt(True), _attempt(True)))
+    assert not any(line.startswith("machine:") for line in old.summary_lines())
+
+
 def test_a_gain_below_fifteen_points_misses_and_other_models_are_labelled() -> None:
     report = BenchReport("qwen2.5-coder-0.5b", "suite", "/tmp/x")
     for i in range(10):
