@@ -109,6 +109,16 @@ def code_edit(ctx: StageContext, answer_text: str, *, merge: bool) -> tuple[list
     if merge and current is not None:
         content = merge_functions(current, edit.content) or edit.content
     missing = missing_interface(ctx, content)
+    if missing and current is not None and len(missing) < len(function_names(ctx.spec)):
+        # A whole module that left out a name the file had (ledger on the 1.5B: the stub's
+        # `class InsufficientFunds(ValueError)` dropped, then raised): the file's definition stays.
+        kept = keep_definitions(content, current, missing)
+        if kept is not None:
+            ctx.log(
+                f"kept {', '.join(missing)} as {code_path} had it: the answer did not define it",
+                level="warning",
+            )
+            content, missing = kept, []
     if missing:
         # A fragment taken for the whole file (`obj['x']` in a repair, seen on the 1.5B) would
         # wipe out the code: the answer is unusable and the file stays as it was.
@@ -148,6 +158,34 @@ def _bound_names(body: list[ast.stmt]) -> set[str]:
                     inner = part.body if isinstance(part, ast.ExceptHandler) else [part]
                     names |= _bound_names(inner)
     return names
+
+
+def _top_level_spans(tree: ast.Module) -> dict[str, tuple[int, int]]:
+    """Each top-level def's and class's name: its first line (decorators included) and last."""
+    return {
+        node.name: (min([node.lineno, *(d.lineno for d in node.decorator_list)]),
+                    node.end_lineno or node.lineno)
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+    }  # fmt: skip
+
+
+def keep_definitions(content: str, current: str, names: list[str]) -> str | None:
+    """``content`` with the top-level definitions of ``names`` taken from ``current``, put
+    before its first def or class (so a class may use them as bases); None when ``current``
+    lacks one of them."""
+    spans = _top_level_spans(ast.parse(current))
+    if any(name not in spans for name in names):
+        return None
+    old = current.splitlines()
+    kept: list[str] = []
+    for name in names:
+        first, last = spans[name]
+        kept += [*old[first - 1 : last], "", ""]
+    lines = content.splitlines()
+    starts = [first for first, _ in _top_level_spans(ast.parse(content)).values()]
+    at = min(starts, default=len(lines) + 1) - 1
+    return "\n".join([*lines[:at], *kept, *lines[at:]]).rstrip() + "\n"
 
 
 def missing_interface(ctx: StageContext, content: str) -> list[str]:

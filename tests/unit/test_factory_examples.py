@@ -110,3 +110,56 @@ def test_a_test_expecting_an_error_the_spec_never_states_never_reaches_the_coder
         and "def test_negative" in coder[0]
     )
     assert any("dropped test_rejects_floats: the spec never says" in line for line in lines)
+
+
+PURSE = """---
+name: purse
+kind: library
+interface:
+  module: purse
+  classes:
+    - name: Purse
+      methods:
+        - 'take(self, amount: int) -> int'
+    - name: Empty
+      bases: [ValueError]
+budget: {iterations: 3, tokens: 100000, wall_time: 10m}
+---
+# purse
+A purse of 10 coins; taking more than it holds raises `Empty`, a subclass of ValueError.
+
+## Acceptance criteria
+- `Purse().take(3)` returns `7`, the coins left.
+- Taking more than the purse holds raises `Empty`.
+"""
+PURSE_TESTS = (
+    "tests/test_purse.py\n```python\nimport pytest\n\nfrom purse import Empty, Purse\n\n\n"
+    "def test_take():\n    assert Purse().take(3) == 7\n\n\n"
+    "def test_too_much():\n    with pytest.raises(Empty):\n        Purse().take(11)\n```\n"
+)
+# The whole module, but the stub's exception class left out and still raised (ledger, 1.5B).
+PURSE_CODE = (
+    "purse.py\n```python\nclass Purse:\n    def __init__(self) -> None:\n        self.coins = 10\n\n"
+    "    def take(self, amount: int) -> int:\n        if amount > self.coins:\n"
+    "            raise Empty(amount)\n        self.coins -= amount\n        return self.coins\n```\n"
+)
+
+
+def test_a_module_that_leaves_out_a_class_of_the_interface_keeps_the_files_one(
+    tmp_path: Path,
+) -> None:
+    spec = tmp_path / "purse.md"
+    (tmp_path / "localfactory.toml").write_text("")
+    spec.write_text(PURSE)
+    models = ScriptedModels(
+        {"planner": [PLAN], "test_writer": [PURSE_TESTS], "coder": [PURSE_CODE]}
+    )
+    settings = settings_for(tmp_path)
+    store = RunStore(settings.store_path())
+    lines: list[str] = []
+    factory = Factory(settings, store, chat=models.chat, emit=lines.append)
+    run = factory.run(factory.start(spec).id)
+    assert run.status.value == "succeeded" and models.counts["coder"] == 1
+    code = (tmp_path / "build" / "purse" / "purse.py").read_text()
+    assert code.index("class Empty(ValueError)") < code.index("class Purse")
+    assert any("kept Empty as purse.py had it" in line for line in lines)
