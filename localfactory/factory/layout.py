@@ -369,6 +369,7 @@ def drop_unstated_errors(source: str, spec: Spec) -> tuple[str, list[str]]:
     tests = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test")]
     edits: list[tuple[int, int, list[str]]] = []
     dropped: list[str] = []
+    whole = 0  # tests dropped entirely (not just their error check)
     for node in tests:
         if not _expects_error(node):
             continue
@@ -385,6 +386,7 @@ def drop_unstated_errors(source: str, spec: Spec) -> tuple[str, list[str]]:
         first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
         edits.append((first - 1, (node.end_lineno or node.lineno) - first + 1, []))
         dropped.append(node.name)
-    if not edits or sum(1 for d in dropped if not d.startswith("the error")) == len(tests):
+        whole += 1
+    if not edits or whole == len(tests):
         return source, []
     return re.sub(r"\n{4,}", "\n\n\n", _apply(lines, edits)), dropped

@@ -60,12 +60,19 @@ def kinds(heard: Heard) -> list[str]:
     return [e.kind for e in heard.events]
 
 
+def start_held(spec: Path, held: HeldPlanner, heard: Heard, builder: Builder) -> str:
+    """Build ``spec`` and wait until its plan step is open (the planner held); the run's id."""
+    builder.submit(BuildRequest(spec=spec))
+    heard.wait("the build starts", lambda: "started" in kinds(heard))
+    assert held.asked.wait(timeout=30), "the plan step never began"
+    run_id = heard.events[0].run_id
+    assert run_id is not None
+    return run_id
+
+
 def test_edits_during_a_build_stop_it_after_its_step_and_build_the_newest_once(project) -> None:
     spec, store, held, heard, builder = project
-    builder.submit(BuildRequest(spec=spec))
-    heard.wait("the first build starts", lambda: "started" in kinds(heard))
-    first = heard.events[0].run_id
-    assert held.asked.wait(timeout=30), "the plan step never began"
+    first = start_held(spec, held, heard, builder)
     builder.submit(BuildRequest(spec=spec, supersede=True))  # a save...
     builder.submit(BuildRequest(spec=spec, supersede=True))  # ...and another before it ends
     assert len(builder.waiting) == 1
@@ -89,10 +96,7 @@ def test_edits_during_a_build_stop_it_after_its_step_and_build_the_newest_once(p
 
 def test_a_stopped_build_is_left_resumable_and_resuming_goes_on_where_it_stopped(project) -> None:
     spec, store, held, heard, builder = project
-    builder.submit(BuildRequest(spec=spec))
-    heard.wait("the build starts", lambda: "started" in kinds(heard))
-    run_id = heard.events[0].run_id
-    assert held.asked.wait(timeout=30), "the plan step never began"
+    run_id = start_held(spec, held, heard, builder)
     assert builder.stop(run_id)
     held.release()
     heard.wait("the build stops", lambda: "stopped" in kinds(heard))
@@ -113,10 +117,7 @@ def test_a_stopped_build_is_left_resumable_and_resuming_goes_on_where_it_stopped
 
 def test_closing_during_a_step_leaves_the_run_for_resume(project) -> None:
     spec, store, held, heard, builder = project
-    builder.submit(BuildRequest(spec=spec))
-    heard.wait("the build starts", lambda: "started" in kinds(heard))
-    run_id = heard.events[0].run_id
-    assert held.asked.wait(timeout=30), "the plan step never began"
+    run_id = start_held(spec, held, heard, builder)
     assert builder.close(wait_s=0.1) == [run_id]  # the planner is still thinking
     held.release()
     heard.wait("the build stops at its step boundary", lambda: "stopped" in kinds(heard))
