@@ -10,6 +10,7 @@ the right reason (the missing behaviour), not because an import fails.
 from __future__ import annotations
 
 import ast
+import copy
 import re
 from dataclasses import dataclass
 from itertools import pairwise
@@ -122,20 +123,83 @@ def _missing_modules(tree: ast.Module) -> dict[str, str]:
     return {name: KNOWN_MODULES[name] for name in used - bound if name in KNOWN_MODULES}
 
 
+PYTEST_FIXTURES = frozenset(
+    {"tmp_path", "tmpdir", "capsys", "capfd", "caplog", "monkeypatch", "tmp_path_factory"}
+)
+"""pytest's own fixtures that small models import from the code under test, or use in a test
+without asking for them as a parameter."""
+
+
+def _fixture_edits(
+    tree: ast.Module, module: str
+) -> tuple[list[tuple[int, int, list[str]]], list[str]]:
+    """Edits (see :func:`_apply`) that take pytest's fixtures out of imports from ``module``
+    (``from head_lite import main, tmp_path`` stops the whole file at collection) and give
+    each top-level test the fixtures it uses as parameters (a NameError no code can fix)."""
+    edits: list[tuple[int, int, list[str]]] = []
+    changes: list[str] = []
+    module_bound: set[str] = set()
+    for stmt in tree.body:
+        if isinstance(stmt, ast.ImportFrom) and stmt.module == module:
+            wrong = [a for a in stmt.names if a.name in PYTEST_FIXTURES and not a.asname]
+            if wrong:
+                kept = [a for a in stmt.names if a not in wrong]
+                start, end = stmt.lineno - 1, stmt.end_lineno or stmt.lineno
+                line = [ast.unparse(ast.ImportFrom(module, kept, 0))] if kept else []
+                edits.append((start, end - start, line))
+                names = ", ".join(a.name for a in wrong)
+                changes.append(f"took pytest's {names} out of the import from {module}")
+                stmt = ast.ImportFrom(module, kept, 0)
+        if isinstance(stmt, ast.Import | ast.ImportFrom):
+            module_bound |= {(a.asname or a.name).split(".")[0] for a in stmt.names}
+        elif isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            module_bound.add(stmt.name)
+        elif isinstance(stmt, ast.Assign):
+            module_bound |= {t.id for t in stmt.targets if isinstance(t, ast.Name)}
+    for fn in tree.body:
+        if not (isinstance(fn, ast.FunctionDef) and fn.name.startswith("test")):
+            continue
+        if fn.args.vararg or fn.args.kwarg or fn.body[0].lineno == fn.lineno:
+            continue
+        params = {a.arg for a in [*fn.args.posonlyargs, *fn.args.args, *fn.args.kwonlyargs]}
+        stored = {
+            n.id
+            for n in ast.walk(fn)
+            if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)
+        }
+        used = {
+            n.id for n in ast.walk(fn) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+        }
+        needed = sorted((used & PYTEST_FIXTURES) - params - stored - module_bound)
+        if not needed:
+            continue
+        args = ast.arguments(
+            posonlyargs=fn.args.posonlyargs, args=[*fn.args.args, *map(ast.arg, needed)],
+            kwonlyargs=fn.args.kwonlyargs, kw_defaults=fn.args.kw_defaults, defaults=fn.args.defaults,
+        )  # fmt: skip
+        header = copy.copy(fn)
+        header.args, header.body, header.decorator_list = args, [ast.Pass()], []
+        start, end = fn.lineno - 1, fn.body[0].lineno - 1
+        edits.append((start, end - start, [ast.unparse(header).splitlines()[0]]))
+        changes.append(f"gave {fn.name}() the fixture(s) it uses: {', '.join(needed)}")
+    return edits, changes
+
+
 def normalize_tests(source: str, spec: Spec, layout: Layout) -> tuple[str, list[str]]:
     """Tests as the factory needs them, and what was changed.
 
     Small models often forget to import the code under test (or ``pytest``, ``re``...), or
     define the function in the test file itself, so the tests never exercise the real module
     or fail on a NameError no repair of the code can fix. These are repaired here: definitions
-    that shadow the interface are dropped, and the missing imports are added.
+    that shadow the interface are dropped, and the missing imports are added; pytest's
+    fixtures imported from the module, or used without being asked for, are mended (see
+    :func:`_fixture_edits`).
     """
     tree = ast.parse(source)
     names = function_names(spec)
     lines = source.splitlines()
-    changes: list[str] = []
     # Edits as (line index, lines to delete, lines to insert), applied bottom-up so indexes hold.
-    edits: list[tuple[int, int, list[str]]] = []
+    edits, changes = _fixture_edits(tree, layout.module)
     for node in tree.body:
         if (
             isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)

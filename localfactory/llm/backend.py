@@ -25,6 +25,7 @@ from localfactory.llm.call import (
     as_messages,
     build_options,
 )
+from localfactory.llm.runaway import RunawayGuard
 
 if TYPE_CHECKING:
     from localfactory.config import Settings
@@ -147,13 +148,27 @@ class Response(Streamed):
         started_at = datetime.now(UTC)
         start = time.perf_counter()
         first: float | None = None
-        for chunk in self.backend.execute(self.request, self):
-            if not chunk:
-                continue
-            if first is None:
-                first = time.perf_counter()
-            self._chunks.append(chunk)
-            yield chunk
+        limit = self.request.options.runaway_lines
+        guard = RunawayGuard(limit) if limit >= 3 else None
+        chunks = self.backend.execute(self.request, self)
+        try:
+            for chunk in chunks:
+                if not chunk:
+                    continue
+                if first is None:
+                    first = time.perf_counter()
+                self._chunks.append(chunk)
+                yield chunk
+                if guard is not None and guard.feed(chunk):
+                    self.details["runaway"] = guard.describe()
+                    self._finish_reason = "length"
+                    break
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()  # the backend stops generating (and reports what it used)
+        if "runaway" in self.details and not self._generated_tokens:
+            self._generated_tokens = len(self._chunks)  # a backend that reports usage at the end
         end = time.perf_counter()
         first = end if first is None else first
         self._result = self._build(started_at, first - start, end - start, end - first)

@@ -58,6 +58,11 @@ class ChatOptions(BaseModel):
     """Above 1, tokens seen in the last 64 are made less likely: breaks the loops small models
     fall into (the same line again and again until ``max_tokens``). 1 is off."""
 
+    runaway_lines: int = Field(default=12, ge=0)
+    """End the answer once this many lines in a row are one loop: the same line again, or a
+    line counting up (see :mod:`localfactory.llm.runaway`). The finish reason is then
+    ``length``, as if cut off. 0 is off."""
+
 
 class ChatRequest(BaseModel):
     """A validated call: who asks, what, and how."""

@@ -108,18 +108,23 @@ class EmbeddedBackend(ChatBackend):
                     stream=True,
                 ),
             )
-            for chunk in chunks:
-                choice = chunk["choices"][0]
-                if choice["text"]:
-                    yield choice["text"]
-                if choice["finish_reason"] == "length":
-                    response.set_finish_reason("length")
-            # Every sampled token but the last one (end of turn, a stop string's last token,
-            # or the max_tokens-th) was decoded after the prompt.
-            generated = engine.llama.n_tokens - n_prompt + 1
-            response.set_usage(
-                prompt_tokens=n_prompt, generated_tokens=generated, cached_tokens=cached
-            )
+            try:
+                for chunk in chunks:
+                    choice = chunk["choices"][0]
+                    if choice["text"]:
+                        yield choice["text"]
+                    if choice["finish_reason"] == "length":
+                        response.set_finish_reason("length")
+            finally:  # also when the reader stops early (a runaway answer)
+                close = getattr(chunks, "close", None)
+                if close is not None:
+                    close()  # llama.cpp stops generating
+                # Every sampled token but the last one (end of turn, a stop string's last
+                # token, or the max_tokens-th) was decoded after the prompt.
+                generated = engine.llama.n_tokens - n_prompt + 1
+                response.set_usage(
+                    prompt_tokens=n_prompt, generated_tokens=generated, cached_tokens=cached
+                )
 
 
 def register_backends(register: Register) -> None:

@@ -133,3 +133,22 @@ def test_ask_streams_the_answer_and_prints_a_summary_line(real_model, tmp_path):
     assert summary.startswith("qwen2.5-coder-0.5b via embedded (judge):")
     for part in ("prompt tokens", "cached", "12 generated", "first token", "tokens/s"):
         assert part in summary
+
+
+def test_a_runaway_answer_is_ended_early_and_the_engine_answers_again_after(embedded):
+    counting = [
+        Message(
+            role="user",
+            content="Write the sentence 'The factory builds software.' 40 times, one per "
+            "line, numbered 1. to 40.",
+        )
+    ]
+    result = embedded.chat(
+        counting, role="coder", options={"max_tokens": 900, "runaway_lines": 8}
+    ).result()
+    assert "8 lines in a loop" in result.details["runaway"]
+    assert result.finish_reason == "length"
+    assert result.text.count("The factory builds software.") == 8
+    assert result.generated_tokens < 100  # of the ~300 a whole answer takes
+    again = embedded.chat(CODER, role="coder", options={"max_tokens": 8}).result()
+    assert again.generated_tokens == 8  # llama.cpp was released and reset

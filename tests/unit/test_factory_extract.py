@@ -147,6 +147,49 @@ def test_tests_that_use_pytest_or_re_without_importing_them_get_the_import() -> 
     namespace["test_add"]()  # runs: pytest, re and Path are all defined now
 
 
+def test_pytest_fixtures_imported_from_the_module_or_used_unasked_are_mended(
+    tmp_path: Path,
+) -> None:
+    """Seen from the 1.5B on head-lite: ``from head_lite import main, tmp_path`` stopped the
+    whole file at collection (the run failed at write_tests), and tests used ``capsys``
+    without asking for it. Mended, the file collects and its tests pass on right code."""
+    import subprocess
+    import sys
+
+    from localfactory.factory.layout import layout_for, normalize_tests
+    from localfactory.spec import parse_spec
+    from tests.factory_helpers import SPEC
+
+    spec = parse_spec(SPEC % {"iterations": 3})
+    written = (
+        "from adder import (add,\n    tmp_path, capsys)\n\n\ndef test_prints():\n"
+        "    add(2, 3)\n    assert capsys.readouterr().out == '5\\n'\n\n\n"
+        "def test_reads_a_file(\n    monkeypatch,\n) -> None:\n    path = tmp_path / 'n'\n"
+        "    path.write_text('1')\n    assert add(int(path.read_text()), 1) == 2\n"
+    )
+    (tmp_path / "adder.py").write_text("def add(a, b):\n    print(a + b)\n    return a + b\n")
+    test_file = tmp_path / "test_adder.py"
+
+    def pytest_says() -> str:
+        run = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test_file.name],
+            cwd=tmp_path, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        return run.stdout
+
+    test_file.write_text(written)
+    assert "error" in pytest_says().splitlines()[-1]  # as written: nothing runs
+    fixed, changes = normalize_tests(written, spec, layout_for(spec))
+    assert changes == [
+        "took pytest's tmp_path, capsys out of the import from adder",
+        "gave test_prints() the fixture(s) it uses: capsys",
+        "gave test_reads_a_file() the fixture(s) it uses: tmp_path",
+    ]
+    test_file.write_text(fixed)
+    assert "2 passed" in pytest_says()
+    assert normalize_tests(fixed, spec, layout_for(spec)) == (fixed, [])
+
+
 CODE = "def chunks(items: list, size: int) -> list[list]:\n    return [items[i:i + size] for i in range(0, len(items), size)]\n"
 
 

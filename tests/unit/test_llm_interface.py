@@ -54,6 +54,7 @@ def test_a_result_is_a_plain_record_that_round_trips(settings):
         "seed": 7,
         "stop": [],
         "repeat_penalty": 1.0,
+        "runaway_lines": 12,
     }
     assert record["json_schema"] == {"type": "object"}
     assert record["role"] == "judge"
