@@ -16,6 +16,7 @@ more than one number (``(2000, True)``, ``(1, 'I')``, ``(123, 6)``), is never a 
 from __future__ import annotations
 
 import re
+from collections import deque
 
 _NUMBER = re.compile(r"\d+")
 _SHORT = 6
@@ -33,20 +34,27 @@ def _step(before: str, after: str) -> tuple[int, int] | None:
     return moved[0] if len(moved) == 1 and moved[0][1] != 0 else None
 
 
+PERIODS = (1, 2, 3)
+"""Loops of one line, and of blocks of two or three lines (a test function and its assert)."""
+
+
 class RunawayGuard:
-    """Fed an answer chunk by chunk, says when its last ``limit`` lines are a loop."""
+    """Fed an answer chunk by chunk, says when it has run away: its last lines are one loop,
+    ``limit`` lines long for a loop of single lines, half as long again for each further line
+    in its period (a loop of two-line blocks must last ``1.5 * limit`` lines, nine blocks at
+    the default)."""
 
     def __init__(self, limit: int) -> None:
         if limit < 3:
             raise ValueError("a loop needs at least 3 lines to be told from a pair")
         self.limit = limit
         self._partial = ""
-        self._last: str | None = None
-        self._step: tuple[int, int] | None = None
-        self.run = 1
-        """Lines in the loop so far (1 when the last line starts none)."""
-        self.example: str = ""
-        """The line the loop repeated or counted from, for the record."""
+        self._lines: deque[str] = deque(maxlen=max(PERIODS))
+        self._runs = dict.fromkeys(PERIODS, 0)
+        """Per period p: lines in a row that follow the line p before them (in step)."""
+        self._steps = {p: deque[tuple[int, int] | None](maxlen=p) for p in PERIODS}
+        self.found = 0
+        """Once run away: the loop's length in lines."""
 
     def feed(self, chunk: str) -> bool:
         """Take the next piece of the answer; True once the answer has run away."""
@@ -58,15 +66,22 @@ class RunawayGuard:
         text = line.strip()
         if len(text) < _SHORT:
             return False
-        step = _step(self._last, text) if self._last is not None else None
-        if step is None:
-            self.run, self.example = 1, text
-        elif self.run >= 2 and step == self._step:
-            self.run += 1
-        else:
-            self.run, self.example = 2, self._last or text
-        self._last, self._step = text, step
-        return self.run >= self.limit
+        for p in PERIODS:
+            step = _step(self._lines[-p], text) if len(self._lines) >= p else None
+            steps, run = self._steps[p], self._runs[p]
+            if step is None:
+                run = 0
+            elif run < p or steps[0] == step:  # the first round, or in step with the last
+                run += 1
+            else:
+                run = 1
+            steps.append(step)
+            self._runs[p] = run
+            length = run + p  # the first round of the loop follows nothing
+            if run and length >= self.limit * (1 + (p - 1) / 2):
+                self.found = max(self.found, length)
+        self._lines.append(text)
+        return self.found > 0
 
     def describe(self) -> str:
-        return f"{self.run} lines in a loop, from {self.example[:80]!r}"
+        return f"{self.found} lines in a loop, ending {self._lines[-1][:80]!r}"

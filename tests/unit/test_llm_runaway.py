@@ -71,7 +71,7 @@ def test_where_the_chunks_break_the_lines_does_not_matter():
             return read[: read.rfind("\n") + 1].count("call(")
 
         assert rows(fed[:stopped_at]) < 6 <= rows(fed[: stopped_at + 1])  # the 6th row ends it
-        assert guard.example == "call(arg, 3)  # step"
+        assert guard.describe() == "6 lines in a loop, ending 'call(arg, 18)  # step'"
 
 
 def test_a_new_loop_after_other_lines_counts_from_its_own_start():
@@ -79,3 +79,26 @@ def test_a_new_loop_after_other_lines_counts_from_its_own_start():
     lines = ["row(1)", "row(2)", "row(3)", "something else", "row(7)", "row(9)", "row(11)"]
     assert not any(guard.feed(line + "\n") for line in lines)  # 3 lines, then 3 again
     assert guard.feed("row(13)\n")
+
+
+def test_a_loop_of_test_functions_is_ended_after_nine_of_them(settings):
+    """word-wrap on the 1.5B: 55 tests ``def test_wrap_N(): assert wrap("a verylongword b",
+    N + 2) == [...]`` until max_tokens, nine minutes, and none of them was right."""
+    tests = "".join(
+        f'def test_wrap_{n}():\n    assert wrap("a verylongword b", {n + 2}) == ["a", "b"]\n\n'
+        for n in range(1, 56)
+    )
+    answer = "```python\nfrom wrapping import wrap\n\n" + tests + "```\n"
+    backend = ScriptedBackend(settings=settings, script=[answer], chunk_size=5)
+    result = backend.chat("go").result()
+    assert result.text.count("def test_wrap_") == 9
+    assert result.details["runaway"].startswith("18 lines in a loop")
+
+
+def test_separate_tests_that_differ_in_more_than_a_count_are_read_to_the_end(settings):
+    tests = "".join(
+        f"def test_case_{n}():\n    assert wrap('{'ab ' * n}', {n}) == {['ab'] * n}\n\n"
+        for n in range(1, 30)
+    )
+    backend = ScriptedBackend(settings=settings, script=[tests], chunk_size=9)
+    assert backend.chat("go", options={"max_tokens": 4000}).text() == tests
