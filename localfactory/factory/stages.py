@@ -180,15 +180,18 @@ def revise_tests(ctx: StageContext) -> StageResult:
     if issue is not None or edit is None:
         ctx.log(f"test revision not used: {issue}", level="warning")
         return StageResult(Outcome.FAILING, f"tests kept as they were ({issue})", questioned)
-    if edit.content.strip() == current.strip():
+    content, changes = normalize_tests(edit.content, ctx.spec, ctx.layout)
+    if content.strip() == current.strip():
         return StageResult(
             Outcome.FAILING, "the test writer stands by the failing tests", questioned
         )
-    ctx.workspace.write(test_path, edit.content)
+    for change in changes:  # a revision forgets the imports as often as a first draft
+        ctx.log(f"tests: {change}")
+    ctx.workspace.write(test_path, content)
     return StageResult(
         Outcome.OK,
         f"corrected {test_path} against the spec",
-        {"tests": _test_count(edit.content), **questioned},
+        {"tests": _test_count(content), **questioned},
     )
 
 

@@ -221,6 +221,18 @@ def test_a_test_that_contradicts_the_spec_is_corrected_when_repairs_cannot_pass_
     )
 
 
+def test_a_corrected_test_file_that_forgot_the_import_gets_it_back(tmp_path: Path) -> None:
+    """A revision is mended like a first draft: without the import no test could pass."""
+    forgot = TESTS.replace("from adder import add\n", "")
+    models = ScriptedModels(
+        {"planner": [PLAN], "test_writer": [WRONG_TESTS, forgot], "coder": [RIGHT]}
+    )
+    _, store, run, _ = build(tmp_path, models, scenario=None)
+    assert run.status.value == "succeeded"
+    assert states(store, run.id)[2:7] == ["implement", "check", "repair", "revise_tests", "check"]
+    assert any("added `from adder import add`" in line.message for line in store.read_log(run.id))
+
+
 def test_failing_tests_the_holdout_contradicts_are_skipped_and_the_code_delivered(
     tmp_path: Path,
 ) -> None:
