@@ -18,7 +18,7 @@ def register(app: typer.Typer) -> None:
         """Build each spec now, then again each time it is saved with new content.
 
         A malformed spec gets one message with its line and watching goes on; an edit during
-        a build stops that build after its current step and builds the new version. Ctrl-C
+        a build stops that build at once and builds the new version. Ctrl-C
         stops watching; every unfinished run can be resumed.
         """
         from localfactory.cli.factory_common import make_factory, say

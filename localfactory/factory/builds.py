@@ -1,4 +1,4 @@
-"""Builds in the background: one factory run at a time in a worker thread, stoppable between steps.
+"""Builds in the background: one factory run at a time in a worker thread, stoppable at any moment.
 
 Watch mode and the TUI both hand their work to a :class:`Builder`: "build this spec" or
 "resume this run". Requests wait in a queue and run one after another (a laptop has one
@@ -6,14 +6,14 @@ model loaded and a few cores; a second build at the same time would only slow bo
 request for a spec that is already waiting replaces the waiting one, so a burst of edits
 becomes one build.
 
-A build can be asked to stop. It stops at the next step boundary: after a step has been
-committed to its workspace and closed in the run store, before the next step begins. The
-run is then exactly what ``localfactory runs resume`` continues. A build stopped because a
-newer version of its spec arrived (watch mode) is marked *cancelled* instead, with the reason,
-since the newer run replaces it.
-
-The engine asks the build's ``should_stop`` before each step begins (see
-:meth:`Factory.run`), so a stop never interrupts a step half-way.
+A build can be asked to stop. The engine asks the build's ``should_stop`` before each step
+begins and while a model answers (see :meth:`Factory.run`): a stop between steps leaves every
+step committed and closed; a stop during a model's answer drops that answer and leaves its
+step open, to run again from the commit before it, as after a kill. Either way the run is
+exactly what ``localfactory runs resume`` continues, and a stop takes a moment, not the
+minutes a long answer takes on a small machine. A build stopped because a newer version of
+its spec arrived (watch mode) is marked *cancelled* instead, with the reason (and its open
+step failed with it), since the newer run replaces it.
 """
 
 from __future__ import annotations
@@ -240,9 +240,15 @@ class Builder:
     def _stopped(self, job: _Job) -> BuildEvent:
         assert job.run_id is not None
         last = self.store.last_step(job.run_id)
-        after = f" after step {last.seq} ({last.name})" if last is not None else ""
+        after = ""
+        if last is not None:
+            during = last.status.value == "started"  # stopped while a model was answering
+            after = f" {'during' if during else 'after'} step {last.seq} ({last.name})"
         if job.stop_reason == "superseded":
-            run = self.store.set_status(job.run_id, RunStatus.CANCELLED, error=_SUPERSEDED)
+            with self.store.transaction():
+                if last is not None and last.status.value == "started":
+                    self.store.fail_step(job.run_id, last.seq, _SUPERSEDED)
+                run = self.store.set_status(job.run_id, RunStatus.CANCELLED, error=_SUPERSEDED)
             said = f"run {run.id} stopped{after}: its spec was edited, so the new version is built"
             return self._event("stopped", said, run)
         run = self.store.get_run(job.run_id)

@@ -31,6 +31,7 @@ from localfactory.factory.machine import (
 )
 from localfactory.factory.verdicts import deliver, scrutinize
 from localfactory.factory.workspace import Workspace
+from localfactory.llm.backend import CallStopped, stoppable
 from localfactory.sandbox import Limits, LocalSandbox, Sandbox
 from localfactory.spec import Spec, load_spec, parse_spec, render_for_prompt
 from localfactory.spec.scenario import load_scenarios
@@ -140,8 +141,11 @@ class Factory:
     def run(self, run_id: str, *, should_stop: Callable[[], bool] | None = None) -> Run:
         """Drive the run until it is done or failed; resumes an interrupted run where it stopped.
 
-        ``should_stop`` is asked before each step begins (never during one): once it says
-        yes, the run is left as it is, unfinished, for ``runs resume`` to continue."""
+        ``should_stop`` is asked before each step begins, and while a model answers (after
+        each chunk; see :func:`~localfactory.llm.backend.stoppable`). Once it says yes, the run
+        is left unfinished for ``runs resume`` to continue: between steps, with every step
+        closed; during one, with that step open, to run again from the commit before it (the
+        answer in progress is dropped; the step's earlier answers are reused)."""
         run = self.store.claim_run(run_id)
         try:
             run = self._loop(run, should_stop)
@@ -230,9 +234,16 @@ class Factory:
                     workspace=ws, layout=layout, emit=self.emit, make_sandbox=self.make_sandbox,
                 )  # fmt: skip
                 try:
-                    result = STAGES[state](ctx)
+                    with stoppable(should_stop):
+                        result = STAGES[state](ctx)
                 except UserError as exc:
                     result = StageResult(Outcome.ERROR, str(exc))
+                except CallStopped:
+                    # Asked to stop while a model was answering: the step stays open, as if
+                    # the run had been killed there, and runs again when the run resumes.
+                    self.emit(f"     ■ stopped during step {step.seq} ({state.value}); "
+                              "it runs again when the run resumes")  # fmt: skip
+                    break
             result.output.setdefault("work_s", round(time.monotonic() - began, 3))
             self._close(run.id, state, step.seq, result, ws)
             step = None

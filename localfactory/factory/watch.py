@@ -7,7 +7,7 @@ truncation then a write); a due path is a change only when its bytes differ from
 version seen (a save with nothing new builds nothing). A change is checked as a spec first:
 a malformed spec gets the one message ``localfactory spec check`` gives, and watching goes on.
 Builds go to a :class:`~localfactory.factory.builds.Builder`, which stops a build of the same
-spec at its next step boundary when a newer version arrives.
+spec at once (between steps, or during a model's answer) when a newer version arrives.
 """
 
 from __future__ import annotations

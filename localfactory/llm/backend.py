@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -107,6 +109,26 @@ class Streamed(ABC):
         return self._result
 
 
+_stop_asked: ContextVar[Callable[[], bool] | None] = ContextVar("stop_asked", default=None)
+
+
+class CallStopped(Exception):
+    """Someone asked to stop while a model was answering (see :func:`stoppable`): the answer
+    was abandoned half-way and is not recorded."""
+
+
+@contextmanager
+def stoppable(should_stop: Callable[[], bool] | None) -> Iterator[None]:
+    """Within this block, a model answer in progress (of this thread) ends with
+    :class:`CallStopped` as soon as ``should_stop()`` says yes (asked after each chunk): a
+    stop need not wait minutes for a long answer on a small machine."""
+    token = _stop_asked.set(should_stop)
+    try:
+        yield
+    finally:
+        _stop_asked.reset(token)
+
+
 class Response(Streamed):
     """One call in flight. Iterate it for text chunks; :meth:`result` gives the record.
 
@@ -150,6 +172,7 @@ class Response(Streamed):
         first: float | None = None
         limit = self.request.options.runaway_lines
         guard = RunawayGuard(limit) if limit >= 3 else None
+        should_stop = _stop_asked.get()
         chunks = self.backend.execute(self.request, self)
         try:
             for chunk in chunks:
@@ -158,6 +181,8 @@ class Response(Streamed):
                 if first is None:
                     first = time.perf_counter()
                 self._chunks.append(chunk)
+                if should_stop is not None and should_stop():
+                    raise CallStopped(f"stopped while {self.backend.model} was answering")
                 yield chunk
                 if guard is not None and guard.feed(chunk):
                     self.details["runaway"] = guard.describe()

@@ -144,7 +144,7 @@ class FactoryApp(App[list[str]]):
         if run is None:
             return
         if self.builder.stop(run.id):
-            self._say(f"run {run.id} stops after its current step; r resumes it")
+            self._say(f"run {run.id} stops now (an answer in progress is dropped); r resumes it")
         elif self.builder.building:
             self._say(f"only the build in progress (run {self.builder.building}) can be stopped "
                       "here", error=True)  # fmt: skip
@@ -237,8 +237,8 @@ class FactoryApp(App[list[str]]):
         self.shutdown()
 
     def shutdown(self) -> None:
-        """Stop watching and building (a build stops at its step boundary, or is left as a
-        killed run would be); the runs left unfinished are in :attr:`left_unfinished`."""
+        """Stop watching and building (a build stops between steps or during a model's answer,
+        as a killed run would); the runs left unfinished are in :attr:`left_unfinished`."""
         if self._closed:
             return
         self._closed = True

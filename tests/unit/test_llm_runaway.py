@@ -102,3 +102,17 @@ def test_separate_tests_that_differ_in_more_than_a_count_are_read_to_the_end(set
     )
     backend = ScriptedBackend(settings=settings, script=[tests], chunk_size=9)
     assert backend.chat("go", options={"max_tokens": 4000}).text() == tests
+
+
+def test_a_stop_asked_during_an_answer_ends_it_at_once_and_only_inside_the_block(settings):
+    from localfactory.llm.backend import CallStopped, stoppable
+
+    backend = ScriptedBackend(
+        settings=settings, script=[["one ", "two ", "three ", "four"], "again"]
+    )
+    read: list[str] = []
+    with stoppable(lambda: len(read) >= 2), pytest.raises(CallStopped):
+        for chunk in backend.chat("go"):
+            read.append(chunk)
+    assert read == ["one ", "two "]
+    assert backend.chat("go").text() == "again"  # outside the block nothing stops an answer
