@@ -28,6 +28,10 @@ ChatFn = Callable[..., ChatResult]
 """``chat(role, messages, *, json_schema=None, options=None) -> ChatResult`` (the router's signature)."""
 
 
+AGAIN_TEMPERATURE = 0.7
+"""How a generating role's repeated greedy request is sampled instead (see ``_not_again``)."""
+
+
 class HoldoutLeak(UserError):
     """Scenario content was about to enter a generating role's prompt."""
 
@@ -55,6 +59,7 @@ class ModelGateway:
         replay_of: str | None = None,
         holdout_fragments: Sequence[str] = (),
         allowed_text: str = "",
+        greedy_by_default: bool = True,
     ) -> None:
         if chat is None and replay_of is None:
             raise ValueError("a gateway needs a model or a run to replay")
@@ -70,6 +75,9 @@ class ModelGateway:
         """What models answered in this run: text they wrote themselves is no leak either."""
         self._step: int | None = None
         self._nth = 0
+        self._greedy_by_default = greedy_by_default
+        self._again = ""
+        """Whether a call that names no temperature decodes greedily (``llm.temperature`` 0)."""
 
     def at_step(self, step_seq: int, calls_made_before: int = 0) -> None:
         """Number the calls of ``step_seq`` from the start (or after ``calls_made_before``)."""
@@ -100,12 +108,15 @@ class ModelGateway:
             raise RuntimeError("ModelGateway.chat called outside a step")
         self.check_holdout(role, messages)
         self._nth += 1
-        request = {
+        request: dict[str, Any] = {
             "role": role,
             "messages": [m.model_dump() for m in messages],
             "options": options or {},
             "json_schema": json_schema,
         }
+        self._again = ""
+        request = self._not_again(request)
+        options = request["options"]
         source_run = self.replay_of or self.run_id
         recorded = self.store.model_call(source_run, self._step, self._nth)
         if recorded is not None and recorded.error is None:
@@ -125,6 +136,8 @@ class ModelGateway:
                 hint="A replay needs the same spec and the same tests results; check `localfactory runs show`.",
             )
         assert self._chat is not None
+        if self._again:
+            self.store.log(self.run_id, self._again, step_seq=self._step)
         result = self._chat(role, messages, json_schema=json_schema, options=options)
         self._record(request, result.role, result.backend, result.model, result.text, result.finish_reason,
                      result.prompt_tokens, result.cached_tokens, result.generated_tokens,
@@ -132,6 +145,30 @@ class ModelGateway:
                      fallback_reason=result.fallback_reason, details=result.details)  # fmt: skip
         self._produced.append(result.text)
         return Answer(result.text, result.prompt_tokens, result.generated_tokens, False)
+
+    def _not_again(self, request: dict[str, Any]) -> dict[str, Any]:
+        """``request``, sampled instead of greedy when this run already asked a generating
+        role exactly this greedily: greedy decoding would give the same answer again (a
+        repair after the test writer stood by its tests asks what the repair before it asked;
+        on a small machine that is minutes for nothing new). Decided from the calls before
+        this one, so a resumed or replayed run varies the same calls the same way."""
+        assert self._step is not None
+        temperature = request["options"].get("temperature")
+        greedy = temperature == 0 or (temperature is None and self._greedy_by_default)
+        if request["role"] not in GENERATING_ROLES or not greedy:
+            return request
+        same = self.store.answered_before(
+            self.run_id, request_digest(request), step_seq=self._step, nth=self._nth
+        )
+        if same is None:
+            return request
+        seed = 7919 * self._step + self._nth
+        self._again = (
+            f"call {self._nth} of step {self._step} is the greedy call {same.nth} of step "
+            f"{same.step_seq} again: sampled instead (seed {seed}) for a new answer"
+        )
+        varied = {**request["options"], "temperature": AGAIN_TEMPERATURE, "seed": seed}
+        return {**request, "options": varied}
 
     def _record(
         self, request: dict[str, Any], role: str, backend: str, model: str, text: str | None,

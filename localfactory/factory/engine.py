@@ -197,6 +197,7 @@ class Factory:
             replay_of=run.replay_of,
             holdout_fragments=holdout.leak_fragments(load_scenarios(scenarios_dir)),
             allowed_text=render_for_prompt(spec),
+            greedy_by_default=self.settings.llm.temperature == 0,
         )
         if run.status is not RunStatus.RUNNING:
             self.store.set_status(run.id, RunStatus.RUNNING)

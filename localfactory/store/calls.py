@@ -90,6 +90,19 @@ class CallsMixin(StepsMixin):
         )
         return None if row is None else ModelCall.from_row(row)
 
+    def answered_before(
+        self, run_id: str, request_sha256: str, *, step_seq: int, nth: int
+    ) -> ModelCall | None:
+        """The run's first call with this very request that got an answer, among the calls
+        before call ``nth`` of step ``step_seq``; None if there is none."""
+        row = self._row(
+            "SELECT * FROM model_calls WHERE run_id = ? AND request_sha256 = ?"
+            " AND error IS NULL AND response_text IS NOT NULL"
+            " AND (step_seq < ? OR (step_seq = ? AND nth < ?)) ORDER BY seq LIMIT 1",
+            (run_id, request_sha256, step_seq, step_seq, nth),
+        )
+        return None if row is None else ModelCall.from_row(row)
+
     def usage(self, run_id: str) -> list[RoleUsage]:
         """Model use of the run per role (calls, tokens, seconds), roles in alphabetical order."""
         rows = self._rows(

@@ -390,7 +390,7 @@ def test_a_coder_that_keeps_its_code_gets_the_tests_questioned_then_is_told_to_c
             "coder": [WRONG, WRONG, WRONG, WRONG, RIGHT],
         }
     )
-    _, store, run, _ = build(tmp_path, models, iterations=6)
+    factory, store, run, _ = build(tmp_path, models, iterations=6)
     assert run.status.value == "succeeded"
     assert states(store, run.id)[2:11] == [
         "implement", "check", "repair", "revise_tests", "repair", "revise_tests", "repair",
@@ -402,7 +402,22 @@ def test_a_coder_that_keeps_its_code_gets_the_tests_questioned_then_is_told_to_c
     coder = [c for c in store.model_calls(run.id) if c.role == "coder"]
     assert coder[4].request["options"].get("temperature") == 0.4
     assert coder[4].request["options"].get("repeat_penalty") == 1.1  # out of repetition loops
-    assert "temperature" not in coder[3].request["options"]
+    # Repairs after the test writer stood by its tests asked what the first repair asked, and
+    # the second revision what the first asked: greedy would answer the same, so they sampled.
+    assert "temperature" not in coder[1].request["options"]
+    assert [c.request["options"].get("temperature") for c in coder[2:4]] == [0.7, 0.7]
+    again = [line.message for line in store.read_log(run.id) if "sampled instead" in line.message]
+    assert [m.split(":")[0] for m in again] == [
+        "call 1 of step 8 is the greedy call 1 of step 6 again",
+        "call 1 of step 9 is the greedy call 1 of step 7 again",
+        "call 1 of step 10 is the greedy call 1 of step 6 again",
+    ]
+    replayed = factory.replay(run.id)  # varies the same calls the same way, from its own calls
+    assert replayed.status.value == "succeeded"
+    assert [c.request for c in store.model_calls(replayed.id)] == [
+        c.request for c in store.model_calls(run.id)
+    ]
+    assert not any("differs" in line.message for line in store.read_log(replayed.id))
 
 
 def test_code_with_a_syntax_error_is_retried_showing_the_bad_line(tmp_path: Path) -> None:
