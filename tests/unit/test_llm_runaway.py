@@ -116,3 +116,22 @@ def test_a_stop_asked_during_an_answer_ends_it_at_once_and_only_inside_the_block
             read.append(chunk)
     assert read == ["one ", "two "]
     assert backend.chat("go").text() == "again"  # outside the block nothing stops an answer
+
+
+def test_a_line_that_repeats_a_piece_over_and_over_is_ended(settings):
+    """tiny-calc on the 1.5B: one assert line growing '+ 1 - 2 + 3 / 4 ' for 1,500 tokens."""
+    head = 'def test_long():\n    assert tokenize("2 + 3 * 4 / 2 - 1 '
+    answer = head + "+ 1 - 2 + 3 / 4 " * 150 + '") == []\n'
+    backend = ScriptedBackend(settings=settings, script=[answer], chunk_size=4)
+    result = backend.chat("go", options={"max_tokens": 4000}).result()
+    said = result.details["runaway"]
+    piece = said.removeprefix("a line repeating '").removesuffix("' over and over")
+    assert len(piece) == 16 and piece in "+ 1 - 2 + 3 / 4 " * 2  # the piece, from where it stopped
+    assert len(result.text) < len(head) + 320 + 4  # a span and a piece past the first rounds
+
+
+def test_long_lines_that_do_not_repeat_are_read_to_the_end(settings):
+    words = " ".join(f"word{n}" for n in range(200))
+    answer = f"assert wrap({words!r}, 10) == {words.split()!r}\n"
+    backend = ScriptedBackend(settings=settings, script=[answer], chunk_size=8)
+    assert backend.chat("go", options={"max_tokens": 4000}).text() == answer
