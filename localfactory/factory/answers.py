@@ -10,6 +10,7 @@ import ast
 from localfactory.factory import prompts
 from localfactory.factory.context import StageContext
 from localfactory.factory.extract import FileEdit, extract_files, merge_functions
+from localfactory.factory.indent import mend_indentation
 from localfactory.factory.layout import function_names
 from localfactory.factory.workspace import UnsafePath
 from localfactory.llm.call import Message
@@ -77,6 +78,22 @@ def pick(edits: list[FileEdit], path: str, *, folder: str | None = None) -> File
     return None
 
 
+def mended(ctx: StageContext, edit: FileEdit | None) -> FileEdit | None:
+    """``edit`` with its indentation mended when that alone makes it parse (logged; see
+    :func:`~localfactory.factory.indent.mend_indentation`)."""
+    if edit is None or edit.truncated:
+        return edit
+    fixed = mend_indentation(edit.content)
+    if fixed is None:
+        return edit
+    content, moved = fixed
+    ctx.log(
+        f"{edit.path}: mended the indentation of line(s) {', '.join(map(str, moved))}",
+        level="warning",
+    )
+    return FileEdit(edit.path, content)
+
+
 def python_problem(edit: FileEdit | None, path: str, skipped: list[str]) -> str | None:
     if edit is None:
         extra = f" (I skipped {'; '.join(skipped)})" if skipped else ""
@@ -99,7 +116,7 @@ def code_edit(ctx: StageContext, answer_text: str, *, merge: bool) -> tuple[list
     """Write the coder's files (never the tests); the paths written, or a problem."""
     code_path = ctx.layout.code_path
     found = extract_files(answer_text, expected=[code_path])
-    edit = pick(found.edits, code_path)
+    edit = mended(ctx, pick(found.edits, code_path))
     issue = python_problem(edit, code_path, found.skipped)
     if issue is not None or edit is None:
         return [], issue or "no code"

@@ -93,7 +93,7 @@ def write_tests(ctx: StageContext) -> StageResult:
         options=answers.options(ctx, answers.TESTS_TOKENS),
     )
     found = extract_files(answer.text, expected=[test_path])
-    edit = answers.pick(found.edits, test_path, folder="tests/")
+    edit = answers.mended(ctx, answers.pick(found.edits, test_path, folder="tests/"))
     edit, issue = _salvaged(ctx, edit, answers.python_problem(edit, test_path, found.skipped))
     if issue is None and edit is not None and not test_functions(ast.parse(edit.content)):
         issue = f"`{test_path}` has no test functions (their names must start with test_)"
@@ -154,7 +154,7 @@ def _test_writer_edit(
         "test_writer", answers.messages(prompt), options={"max_tokens": answers.TESTS_TOKENS}
     )
     found = extract_files(answer.text, expected=[test_path])
-    edit = answers.pick(found.edits, test_path, folder="tests/")
+    edit = answers.mended(ctx, answers.pick(found.edits, test_path, folder="tests/"))
     edit, issue = _salvaged(ctx, edit, answers.python_problem(edit, test_path, found.skipped))
     return current, edit, issue, answer.text
 

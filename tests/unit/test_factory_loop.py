@@ -429,6 +429,23 @@ def test_code_with_a_syntax_error_is_retried_showing_the_bad_line(tmp_path: Path
     assert "syntax error on line 2" in retry_prompt and "`return a +* b`" in retry_prompt
 
 
+def test_code_whose_indentation_alone_is_wrong_is_mended_not_retried(tmp_path: Path) -> None:
+    flattened = (
+        "adder.py\n```python\ndef add(a: int, b: int) -> int:\n    if a == 0:\n return b\n"
+        "    return a + b\n```\n"
+    )
+    models = ScriptedModels({"planner": [PLAN], "test_writer": [TESTS], "coder": [flattened]})
+    _, store, run, _ = build(tmp_path, models)
+    assert run.status.value == "succeeded"
+    assert models.counts["coder"] == 1  # no retry
+    assert any(
+        "adder.py: mended the indentation of line(s) 3" in line.message
+        for line in store.read_log(run.id)
+    )
+    code = (tmp_path / "build" / "adder" / "adder.py").read_text()
+    assert "    if a == 0:\n        return b\n" in code
+
+
 def test_a_test_with_a_syntax_error_is_dropped_and_the_good_tests_kept(tmp_path: Path) -> None:
     broken = TESTS.replace(
         "def test_negative",
