@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from localfactory.config import load_settings
+from localfactory.factory.engine import Factory
 from localfactory.llm.call import ChatResult
 from localfactory.llm.scripted import ScriptedBackend
+from localfactory.store import RunStore
 
 SPEC = """---
 name: adder
@@ -110,3 +112,30 @@ class ScriptedModels:
         return self.backend.chat(
             messages, role=role, options=options, json_schema=json_schema
         ).result()
+
+
+WRONG_TESTS = TESTS.replace("add(2, 3) == 5", "add(2, 3) == 6")
+
+
+def build(
+    tmp_path: Path,
+    models: ScriptedModels,
+    *,
+    iterations: int = 4,
+    scenario: str | None = SCENARIO,
+    **env: str,
+) -> tuple[Factory, RunStore, Any, list[str]]:
+    """Build the adder spec with ``models``: the factory, its store, the finished run, and the
+    lines it printed."""
+    spec = make_project(tmp_path, iterations=iterations, scenario=scenario)
+    settings = settings_for(tmp_path, **env)
+    store = RunStore(settings.store_path())
+    lines: list[str] = []
+    factory = Factory(settings, store, chat=models.chat, emit=lines.append)
+    run = factory.run(factory.start(spec).id)
+    return factory, store, run, lines
+
+
+def states(store: RunStore, run_id: str) -> list[str]:
+    """The states a run went through, in order."""
+    return [t.to_state for t in store.transitions(run_id)]
