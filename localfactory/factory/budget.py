@@ -1,7 +1,8 @@
 """Budgets: a run stops with a clear reason when it runs out of iterations, tokens or time.
 
 Iterations count the rounds that write code (implement and repair; not a repair that kept the
-code as it was and sent the tests to be questioned). Time is the time the
+code as it was and sent the tests to be questioned, nor an answer that could not be used and
+was asked for again: those wrote nothing, and the stage's retry limit bounds them). Time is the time the
 factory spent working on the run, summed over its steps, so a run resumed the next morning
 is not charged for the night.
 """
@@ -12,15 +13,21 @@ from localfactory.spec import Budget
 from localfactory.store import RunStore
 
 WRITING_STAGES = ("implement", "repair")
+WROTE_NOTHING = ("stuck", "retry", "budget", "error")
+"""Outcomes of a writing stage that left the code as it was: a repair that gave back the same
+code (the tests are questioned), an answer that could not be used (asked for again), a step
+that never ran (a budget or the retry limit ended the run) or failed on an error."""
+
+
+def is_iteration(stage: str, outcome: str | None) -> bool:
+    """Whether a step of ``stage`` that ended with ``outcome`` was a code-writing round."""
+    return stage in WRITING_STAGES and outcome not in WROTE_NOTHING
 
 
 def iterations_used(store: RunStore, run_id: str) -> int:
-    """Code-writing rounds so far. A repair whose answer left the code exactly as it was, and so
-    sent the tests to be questioned (outcome ``stuck``), wrote nothing and is not counted."""
+    """Code-writing rounds so far (see :func:`is_iteration`)."""
     return sum(
-        1
-        for s in store.steps(run_id)
-        if s.name in WRITING_STAGES and (s.output or {}).get("outcome") != "stuck"
+        1 for s in store.steps(run_id) if is_iteration(s.name, (s.output or {}).get("outcome"))
     )
 
 

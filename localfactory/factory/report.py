@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from localfactory.factory.budget import is_iteration
 from localfactory.factory.workspace import Workspace
 from localfactory.store import Run, RunStore
 
@@ -67,7 +68,7 @@ class ReportData:
 
     @property
     def iterations(self) -> int:
-        return sum(1 for s in self.steps if s.stage in ("implement", "repair"))
+        return sum(1 for s in self.steps if is_iteration(s.stage, s.outcome))
 
 
 def collect(

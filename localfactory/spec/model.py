@@ -220,7 +220,8 @@ def format_duration(seconds: int) -> str:
 
 class Budget(_Strict):
     iterations: int = Field(default=8, ge=1, le=100)
-    """How many implement → check → repair rounds the factory may take."""
+    """How many rounds of code the factory may write (implement, then repairs; an answer that
+    could not be used, or gave back the same code, is no round)."""
 
     tokens: int = Field(default=200_000, ge=1000)
     """Total tokens (prompt + generated) the run may spend."""

@@ -18,6 +18,7 @@ from tests.factory_helpers import (
     RIGHT,
     TESTS,
     WRONG,
+    WRONG_OTHER,
     ScriptedModels,
     build,
     states,
@@ -52,15 +53,30 @@ def test_every_iteration_is_a_commit_carrying_run_and_step(tmp_path: Path) -> No
 
 
 def test_iteration_budget_stops_a_run_that_never_passes(tmp_path: Path) -> None:
+    models = ScriptedModels(
+        {"planner": [PLAN], "test_writer": [TESTS], "coder": lambda n: [WRONG, WRONG_OTHER][n % 2]}
+    )
+    _, _store, run, _ = build(tmp_path, models, iterations=2)
+    assert run.status.value == "failed"
+    assert "iteration budget ran out (2 of 2" in (run.error or "")
+    assert models.counts["coder"] == 2  # implement, one repair: two rounds of code
+    assert (tmp_path / ".localfactory" / "reports" / run.id / "report.md").is_file()
+
+
+def test_a_coder_that_only_gives_back_the_failing_code_ends_on_the_retry_limit(
+    tmp_path: Path,
+) -> None:
     models = ScriptedModels({"planner": [PLAN], "test_writer": [TESTS], "coder": [WRONG]})
     _, store, run, _ = build(tmp_path, models, iterations=2)
     assert run.status.value == "failed"
-    assert "iteration budget ran out (2 of 2" in (run.error or "")
-    # implement, then a repair: the two repairs between them kept the code as it was and sent
-    # the tests to be questioned, which writes nothing and is not a code-writing round
-    assert models.counts["coder"] == 4
+    assert "repair stage produced unusable output 3 times in a row" in (run.error or "")
+    assert "the answer was the same code as before" in (run.error or "")
+    # Two repairs gave back the same code and sent the tests to be questioned; the repairs
+    # after them, told so, gave it back again. None of them wrote code: no round was used.
     assert [s.name for s in store.steps(run.id)].count("revise_tests") == 2
-    assert (tmp_path / ".localfactory" / "reports" / run.id / "report.md").is_file()
+    from localfactory.factory.budget import iterations_used
+
+    assert iterations_used(store, run.id) == 1
 
 
 def test_answers_without_code_are_retried_with_the_problem_then_stopped(tmp_path: Path) -> None:
@@ -72,6 +88,17 @@ def test_answers_without_code_are_retried_with_the_problem_then_stopped(tmp_path
     assert "implement stage produced unusable output 3 times in a row" in (run.error or "")
     second = [p for role, p in models.prompts if role == "coder"][1]
     assert "could not be used: there was no ```python block" in second
+
+
+def test_an_answer_that_could_not_be_used_costs_no_iteration(tmp_path: Path) -> None:
+    models = ScriptedModels(
+        {"planner": [PLAN], "test_writer": [TESTS], "coder": ["I would use +.", RIGHT]}
+    )
+    factory, store, run, _ = build(tmp_path, models, iterations=1)
+    assert run.status.value == "succeeded"  # one round of code, after one answer without any
+    assert states(store, run.id)[2:5] == ["implement", "implement", "check"]
+    md, _page = factory.report(run.id)
+    assert "- Code-writing iterations: 1;" in md.read_text()
 
 
 def test_tests_that_pass_without_an_implementation_are_rewritten(tmp_path: Path) -> None:
