@@ -47,6 +47,8 @@ class Answer:
     generated_tokens: int
     reused: bool
     """True when the answer came from the store (resume or replay), not a model."""
+    runaway: str = ""
+    """Why the answer was ended early as a loop (see :mod:`localfactory.llm.runaway`), if it was."""
 
 
 class ModelGateway:
@@ -128,6 +130,7 @@ class ModelGateway:
                 recorded.prompt_tokens,
                 recorded.generated_tokens,
                 True,
+                str((recorded.details or {}).get("runaway", "")),
             )
         if self.replay_of is not None:
             raise ReplayMissing(
@@ -144,7 +147,8 @@ class ModelGateway:
                      ttft_s=result.time_to_first_token_s, total_s=result.total_s, tokens_per_s=result.tokens_per_s,
                      fallback_reason=result.fallback_reason, details=result.details)  # fmt: skip
         self._produced.append(result.text)
-        return Answer(result.text, result.prompt_tokens, result.generated_tokens, False)
+        runaway = str(result.details.get("runaway", ""))
+        return Answer(result.text, result.prompt_tokens, result.generated_tokens, False, runaway)
 
     def _not_again(self, request: dict[str, Any]) -> dict[str, Any]:
         """``request``, sampled instead of greedy when this run already asked a generating

@@ -98,6 +98,12 @@ def write_tests(ctx: StageContext) -> StageResult:
     if issue is None and edit is not None and not test_functions(ast.parse(edit.content)):
         issue = f"`{test_path}` has no test functions (their names must start with test_)"
     if issue is not None or edit is None:
+        if answer.runaway:  # "write it shorter" alone got an empty block from the 1.5B
+            issue = (
+                f"the answer went round in a loop ({answer.runaway}) and was stopped. Write "
+                "one short test for each acceptance criterion, each with its own input, "
+                "and no long tables of cases"
+            )
         ctx.put_note("tests_problem", issue or "no test file")
         return StageResult(Outcome.RETRY, f"unusable tests: {issue}")
     content = _save_tests(ctx, edit.content)

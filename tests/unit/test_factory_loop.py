@@ -101,6 +101,21 @@ def test_an_answer_that_could_not_be_used_costs_no_iteration(tmp_path: Path) -> 
     assert "- Code-writing iterations: 1;" in md.read_text()
 
 
+def test_a_test_file_that_runs_away_is_stopped_and_asked_for_again_without_tables(
+    tmp_path: Path,
+) -> None:
+    rows = "".join(f"    ((2, {n}), 'too big'),\n" for n in range(3, 60))
+    runaway = f"```python\nimport pytest\n\n@pytest.mark.parametrize('args, sum', [\n{rows}"
+    models = ScriptedModels({"planner": [PLAN], "test_writer": [runaway, TESTS], "coder": [RIGHT]})
+    _, store, run, _ = build(tmp_path, models)
+    assert run.status.value == "succeeded"
+    first = store.model_calls(run.id)[1]
+    assert first.role == "test_writer" and (first.response_text or "").count("((2, ") == 12
+    again = [p for role, p in models.prompts if role == "test_writer"][1]
+    assert "went round in a loop (12 lines in a loop" in again
+    assert "no long tables of cases" in again
+
+
 def test_tests_that_pass_without_an_implementation_are_rewritten(tmp_path: Path) -> None:
     models = ScriptedModels(
         {"planner": [PLAN], "test_writer": [EMPTY_TESTS, TESTS], "coder": [RIGHT]}
