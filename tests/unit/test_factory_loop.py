@@ -116,6 +116,17 @@ def test_a_test_file_that_runs_away_is_stopped_and_asked_for_again_without_table
     assert "no long tables of cases" in again
 
 
+def test_an_unused_import_is_removed_by_ruff_not_sent_back_to_the_coder(tmp_path: Path) -> None:
+    unused = RIGHT.replace("```python\n", "```python\nimport os\n\n\n")
+    models = ScriptedModels({"planner": [PLAN], "test_writer": [TESTS], "coder": [unused]})
+    _, store, run, _ = build(tmp_path, models)
+    assert run.status.value == "succeeded"
+    assert states(store, run.id)[2:5] == ["implement", "check", "scrutinize"]  # no repair
+    assert "import os" not in (tmp_path / "build" / "adder" / "adder.py").read_text()
+    assert any("ruff fixed what it safely could in adder.py" in line.message
+               for line in store.read_log(run.id))  # fmt: skip
+
+
 def test_tests_that_pass_without_an_implementation_are_rewritten(tmp_path: Path) -> None:
     models = ScriptedModels(
         {"planner": [PLAN], "test_writer": [EMPTY_TESTS, TESTS], "coder": [RIGHT]}
