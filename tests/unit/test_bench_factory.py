@@ -249,9 +249,10 @@ def test_a_failed_run_is_not_solved_even_when_its_last_code_passes(
 ) -> None:
     suite, scenarios = tmp_path / "suite", tmp_path / "scenarios"
     _spec(suite, "easy", "adder", scenarios, iterations=1)
-    # Right code with an unused import: ruff fails it, and the one code-writing round is used
-    # before the coder can tidy it, so the budget runs out on code whose behaviour is right.
-    untidy = RIGHT.replace("def add", "import os\n\n\ndef add")
+    # Right code with a helper naming something undefined (never called): ruff fails it and
+    # cannot fix it, and the one code-writing round is used before the coder can, so the budget
+    # runs out on code whose behaviour is right.
+    untidy = RIGHT.replace("def add", "def _unused():\n    return missing_name\n\n\ndef add")
     models = ScriptedModels({"planner": [PLAN], "test_writer": [TESTS], "coder": [untidy]})
     report = bench.main(
         settings, suite, model="scripted", chat=models.chat, scenarios=scenarios,
