@@ -240,13 +240,13 @@ class Builder:
     def _stopped(self, job: _Job) -> BuildEvent:
         assert job.run_id is not None
         last = self.store.last_step(job.run_id)
+        during = last is not None and last.status.value == "started"  # a model was answering
         after = ""
         if last is not None:
-            during = last.status.value == "started"  # stopped while a model was answering
             after = f" {'during' if during else 'after'} step {last.seq} ({last.name})"
         if job.stop_reason == "superseded":
             with self.store.transaction():
-                if last is not None and last.status.value == "started":
+                if last is not None and during:
                     self.store.fail_step(job.run_id, last.seq, _SUPERSEDED)
                 run = self.store.set_status(job.run_id, RunStatus.CANCELLED, error=_SUPERSEDED)
             said = f"run {run.id} stopped{after}: its spec was edited, so the new version is built"

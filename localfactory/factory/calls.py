@@ -78,7 +78,6 @@ class ModelGateway:
         self._step: int | None = None
         self._nth = 0
         self._greedy_by_default = greedy_by_default
-        self._again = ""
         """Whether a call that names no temperature decodes greedily (``llm.temperature`` 0)."""
 
     def at_step(self, step_seq: int, calls_made_before: int = 0) -> None:
@@ -116,8 +115,7 @@ class ModelGateway:
             "options": options or {},
             "json_schema": json_schema,
         }
-        self._again = ""
-        request = self._not_again(request)
+        request, again = self._not_again(request)
         options = request["options"]
         source_run = self.replay_of or self.run_id
         recorded = self.store.model_call(source_run, self._step, self._nth)
@@ -139,8 +137,8 @@ class ModelGateway:
                 hint="A replay needs the same spec and the same tests results; check `localfactory runs show`.",
             )
         assert self._chat is not None
-        if self._again:
-            self.store.log(self.run_id, self._again, step_seq=self._step)
+        if again:
+            self.store.log(self.run_id, again, step_seq=self._step)
         result = self._chat(role, messages, json_schema=json_schema, options=options)
         self._record(request, result.role, result.backend, result.model, result.text, result.finish_reason,
                      result.prompt_tokens, result.cached_tokens, result.generated_tokens,
@@ -150,29 +148,29 @@ class ModelGateway:
         runaway = str(result.details.get("runaway", ""))
         return Answer(result.text, result.prompt_tokens, result.generated_tokens, False, runaway)
 
-    def _not_again(self, request: dict[str, Any]) -> dict[str, Any]:
+    def _not_again(self, request: dict[str, Any]) -> tuple[dict[str, Any], str]:
         """``request``, sampled instead of greedy when this run already asked a generating
-        role exactly this greedily: greedy decoding would give the same answer again (a
-        repair after the test writer stood by its tests asks what the repair before it asked;
-        on a small machine that is minutes for nothing new). Decided from the calls before
-        this one, so a resumed or replayed run varies the same calls the same way."""
+        role exactly this greedily, and a line for the log saying so (empty otherwise):
+        greedy decoding would give the same answer again (a repair after the test writer stood
+        by its tests asks what the repair before it asked; on a small machine that is minutes
+        for nothing new). Decided from the calls before this one, so a resumed or replayed
+        run varies the same calls the same way."""
         assert self._step is not None
         temperature = request["options"].get("temperature")
         greedy = temperature == 0 or (temperature is None and self._greedy_by_default)
         if request["role"] not in GENERATING_ROLES or not greedy:
-            return request
+            return request, ""
         same = self.store.answered_before(
             self.run_id, request_digest(request), step_seq=self._step, nth=self._nth
         )
         if same is None:
-            return request
+            return request, ""
         seed = 7919 * self._step + self._nth
-        self._again = (
+        varied = {**request["options"], "temperature": AGAIN_TEMPERATURE, "seed": seed}
+        return {**request, "options": varied}, (
             f"call {self._nth} of step {self._step} is the greedy call {same.nth} of step "
             f"{same.step_seq} again: sampled instead (seed {seed}) for a new answer"
         )
-        varied = {**request["options"], "temperature": AGAIN_TEMPERATURE, "seed": seed}
-        return {**request, "options": varied}
 
     def _record(
         self, request: dict[str, Any], role: str, backend: str, model: str, text: str | None,

@@ -138,18 +138,20 @@ def code_files(ctx: StageContext) -> list[str]:
     return [p for p in ctx.workspace.files() if p.endswith(".py") and not p.startswith("tests/")]
 
 
-def _ruff_fix(ctx: StageContext, files: list[str]) -> None:
-    """Let ruff make its safe fixes of the checked rules in the code (an unused import, an
-    f-string without placeholders) before the check: on the bench, head-lite's code failed the
-    check for five rounds on ``import os`` unused, which the coder never removed. Logged."""
+def _ruff(ctx: StageContext, files: list[str]) -> RunResult:
+    """ruff on the code, making its safe fixes of the checked rules first (an unused import, an
+    f-string without placeholders; logged), reporting what remains: on the bench, head-lite's
+    code failed the check for five rounds on ``import os`` unused, which the coder never
+    removed."""
     before = {f: ctx.workspace.read(f) for f in files}
-    ctx.sandbox().run(
-        [sys.executable, "-m", "ruff", "check", "--fix", "--no-cache", "--quiet",
+    result = ctx.sandbox().run(
+        [sys.executable, "-m", "ruff", "check", "--fix", "--no-cache", "--output-format=concise",
          f"--select={RUFF_RULES}", *files]
     )  # fmt: skip
     changed = [f for f in files if ctx.workspace.read(f) != before[f]]
     if changed:
         ctx.log(f"ruff fixed what it safely could in {', '.join(changed)}")
+    return result
 
 
 def run_checks(ctx: StageContext) -> CheckReport:
@@ -158,11 +160,7 @@ def run_checks(ctx: StageContext) -> CheckReport:
     if result.ok and counts.total == 0:
         pytest_text = "pytest: no tests ran"
     files = code_files(ctx)
-    _ruff_fix(ctx, files)
-    ruff = ctx.sandbox().run(
-        [sys.executable, "-m", "ruff", "check", "--no-cache", "--output-format=concise",
-         f"--select={RUFF_RULES}", *files]
-    )  # fmt: skip
+    ruff = _ruff(ctx, files)
     ruff_ok = ruff.exit_code == 0
     ruff_text = (
         ruff_feedback(ruff.stdout + ruff.stderr, max_chars=1200).text
