@@ -146,7 +146,7 @@ class FactorySettings(_Section):
     """Times in a run the test writer may add tests when the holdout scenarios fail code that passes every test (the tests miss a behaviour); after that such failures go straight to the coder."""
 
     repair_candidates: int = Field(default=3, ge=1)
-    """Answers a repair may try: when the coder's first (greedy) answer still fails, up to this many in all, the others sampled (the last, from 3 on, a fresh implementation without the failing code); the one passing the most of the spec's examples, then satisfying the most holdout trajectories, then passing the most tests is kept."""
+    """Answers a repair may try: when the coder's first (greedy) answer still fails, up to this many in all, the others sampled (the last, from 3 on, a fresh implementation without the failing code); the one passing the most of the spec's examples, then satisfying the most holdout trajectories, then passing the most tests is kept; the code before the repair competes too, so a repair never leaves worse code than it was given."""
 
 
 class ValidatorSettings(_Section):

@@ -3,7 +3,8 @@
 The coder's prompt holds the spec, the plan or the failures, and the tests (never the
 scenarios). A repair whose first answer still fails asks for more (sampled, and a fresh one
 from the spec alone) and keeps the best by the checks and the users' scenarios; one that
-gives back the same failing code has the tests questioned or the checks run again.
+gives back the same failing code, or only worse answers, has the tests questioned or the
+checks run again: a repair never leaves code that does worse than the code it was given.
 """
 
 from __future__ import annotations
@@ -28,13 +29,13 @@ def _write_code(ctx: StageContext, prompt: str, *, merge: bool, verb: str) -> St
     )
     before = ctx.workspace.read(ctx.layout.code_path)
     written, issue = answers.code_edit(ctx, answer.text, merge=merge)
-    note = ""
+    note, worse = "", False
     if not issue and merge and ctx.settings.factory.repair_candidates > 1:
-        note = _best_candidate(ctx, answers.with_problem(prompt, problem), before or "")
+        note, worse = _best_candidate(ctx, answers.with_problem(prompt, problem), before or "")
     if not issue and merge and ctx.workspace.read(ctx.layout.code_path) == before:
-        kept = _code_kept(ctx)
+        kept = _code_kept(ctx, worse=worse)
         if isinstance(kept, StageResult):
-            return kept
+            return StageResult(kept.outcome, kept.reason + note, kept.output) if worse else kept
         issue = kept
     if issue:
         ctx.put_note("code_problem", issue)
@@ -107,24 +108,48 @@ def _out_of_budget(ctx: StageContext) -> str | None:
     return budget.spent(ctx.store, ctx.run_id, ctx.spec.budget, current_step_s=max(0.0, current))
 
 
-def _best_candidate(ctx: StageContext, prompt: str, before: str) -> str:
+def _scored(ctx: StageContext, code: str) -> tuple[tuple[int, float, int], str]:
+    """The :func:`_score` and note of ``code`` against the tests as they are now; the
+    workspace's code is put back as it was."""
+    path = ctx.layout.code_path
+    now = ctx.workspace.read(path) or ""
+    ctx.workspace.write(path, code)
+    try:
+        score, _, note = _score(ctx, _passing(ctx))
+    finally:
+        ctx.workspace.write(path, now)
+    return score, note
+
+
+def _best_candidate(ctx: StageContext, prompt: str, before: str) -> tuple[str, bool]:
     """When the coder's first answer still fails (tests, or the users' scenarios after a failed
     validation), sample more answers (seeded, so a replay asks the same) and keep the best; the
     checks choose, not the model. Answers are compared on the spec's examples, then on the
     holdout scenarios' satisfaction (run here; nothing of them reaches a prompt), then on all
     tests. The last answer asked for is a fresh implementation from the spec alone (greedy the
     first time, sampled later), so a run is stuck neither on one approach nor on a wrong test.
-    Returns a note for the step's reason (empty when the first answer stays)."""
+
+    The code before the repair competes too, judged against the tests as they are now: a
+    repair never leaves code that does worse than what it was given (seen on the bench: a
+    repair that fixed a lint error left code no user was satisfied with, where the code before
+    satisfied 64%). Returns a note for the step's reason (empty when the first answer stays),
+    and whether the code before the repair was kept."""
     path = ctx.layout.code_path
     first = ctx.workspace.read(path) or ""
     passing = _passing(ctx)
     _, _, passed, ran = passing
-    if ran == 0 or (passed == ran and not _after_holdout(ctx)):
-        return ""
-    best_score, done, first_note = _score(ctx, passing)
+    if ran == 0:
+        return "", False
+    first_score, done, first_note = _score(ctx, passing)
     if done:
-        return ""
-    best, chosen, kind, best_note = first, 0, "", first_note
+        return "", False
+    best, best_score, chosen, kind, best_note = first, first_score, 0, "", first_note
+    if before and before != first:
+        earlier, earlier_note = _scored(ctx, before)
+        if earlier > first_score:
+            best, best_score, chosen, best_note = before, earlier, -1, earlier_note
+    if chosen == 0 and passed == ran and not _after_holdout(ctx):
+        return "", False  # every test passes, and no worse for users: the validation judges next
     tried = ctx.settings.factory.repair_candidates
     # Later repairs sample other answers than earlier ones given the same feedback.
     repairs = sum(
@@ -157,15 +182,22 @@ def _best_candidate(ctx: StageContext, prompt: str, before: str) -> str:
                 tried = i + 1
                 break
     ctx.workspace.write(path, best)
+    if chosen == -1:
+        return (
+            f" (the code before the repair kept, no answer of {tried} beat it: {best_note}; "
+            f"the first answer: {first_note})",
+            True,
+        )
     if chosen == 0:
-        return f" (no sampled answer beat the first: {first_note})"
-    return f" ({kind} {chosen + 1} of {tried} kept: {best_note}; the first: {first_note})"
+        return f" (no sampled answer beat the first: {first_note})", False
+    return f" ({kind} {chosen + 1} of {tried} kept: {best_note}; the first: {first_note})", False
 
 
-def _code_kept(ctx: StageContext) -> StageResult | str:
-    """What follows a repair that gave back the very code that fails: the tests are questioned
-    (while test revisions are left), the check runs again to settle tests both sides stood by
-    (see ``disputes.disputed_tests``), or the coder is told to change its code (a retry)."""
+def _code_kept(ctx: StageContext, *, worse: bool = False) -> StageResult | str:
+    """What follows a repair that gave back the very code that fails (or, ``worse``, whose
+    answers all did worse than it): the tests are questioned (while test revisions are left),
+    the check runs again to settle tests both sides stood by (see
+    ``disputes.disputed_tests``), or the coder is told to change its code (a retry)."""
     from localfactory.factory.checks import MAX_TEST_REVISIONS, latest_report
     from localfactory.factory.disputes import (
         base_name,
@@ -174,6 +206,7 @@ def _code_kept(ctx: StageContext) -> StageResult | str:
         restored_tests,
     )
 
+    kept = "no answer beat the code as it was" if worse else "the coder kept the code as it was"
     report = latest_report(ctx)
     failing = report.tests.failing if report is not None else []
     done = [s for s in ctx.store.steps(ctx.run_id) if s.seq < ctx.step_seq]
@@ -182,15 +215,13 @@ def _code_kept(ctx: StageContext) -> StageResult | str:
         # Sent back by the review while every check passes: the coder stands by its code
         # against the review. The checks and the review run again; the review's send-backs
         # are bounded, so a judge that is wrong cannot stall the run.
-        return StageResult(Outcome.OK, "the coder kept the code as it was: it passes every check")
+        return StageResult(Outcome.OK, f"{kept}: it passes every check")
     revisions = finished_revisions(done)
     questionable = writer_tests(failing)
     if ctx.retry == 0 and questionable and len(revisions) < MAX_TEST_REVISIONS:
         # The coder stands by its code: maybe the failing tests are what is wrong.
         ctx.put_note("stuck_tests", "\n".join(questionable))
-        return StageResult(
-            Outcome.STUCK, "the coder kept the code as it was: the failing tests are questioned"
-        )
+        return StageResult(Outcome.STUCK, f"{kept}: the failing tests are questioned")
     questioned = questioned_tests(revisions)
     settles = report is not None and len(failing) < report.tests.total - report.tests.skipped
     if failing and settles and len(revisions) >= MAX_TEST_REVISIONS and set(failing) <= questioned:
@@ -199,10 +230,8 @@ def _code_kept(ctx: StageContext) -> StageResult | str:
         restored = restored_tests(ctx)
         back = all(base_name(n) in restored for n in failing)
         still = "restored after the holdout failed" if back else "disputed"
-        return StageResult(
-            Outcome.OK, f"the coder kept the code as it was: the failing tests are {still}"
-        )
-    if ctx.settings.factory.repair_candidates > 1 and (failing or _after_holdout(ctx)):
+        return StageResult(Outcome.OK, f"{kept}: the failing tests are {still}")
+    if worse or (ctx.settings.factory.repair_candidates > 1 and (failing or _after_holdout(ctx))):
         # Sampled answers were tried and none passed more tests (or, after a failed validation,
         # satisfied more users): asking again with the same feedback would only repeat them.
         # The checks run again (the same failures there send the tests to be questioned while

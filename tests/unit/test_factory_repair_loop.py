@@ -13,6 +13,7 @@ import pytest
 from localfactory.factory.engine import Factory
 from localfactory.factory.workspace import Workspace
 from tests.factory_helpers import (
+    OVERFIT,
     PLAN,
     RIGHT,
     TESTS,
@@ -147,3 +148,52 @@ def test_the_last_answer_a_repair_tries_is_a_fresh_implementation_without_the_ol
     assert "a * b" not in fresh and "def test_small" not in fresh  # not the code, nor the tests
     coder = [c for c in store.model_calls(run.id) if c.role == "coder"]
     assert "temperature" not in coder[3].request["options"]  # the model's own best guess
+
+
+def test_a_repair_whose_answers_all_do_worse_keeps_the_code_it_was_given(tmp_path: Path) -> None:
+    # HALF passes one of the spec's examples; both answers of the first repair pass none.
+    models = ScriptedModels(
+        {
+            "planner": [PLAN],
+            "test_writer": [TESTS],
+            "coder": [HALF, WRONG, WRONG_OTHER, RIGHT],
+        }
+    )
+    _, store, run, _ = build(tmp_path, models, LOCALFACTORY_FACTORY__REPAIR_CANDIDATES="2")
+    assert run.status.value == "succeeded"
+    repair = [t.reason for t in store.transitions(run.id) if t.from_state == "repair"]
+    assert repair[0] == (
+        "no answer beat the code as it was: the failing tests are questioned (the code before "
+        "the repair kept, no answer of 2 beat it: 2/4 tests pass; the first answer: 0/4 tests pass)"
+    )
+    # neither worse answer was ever committed: the code went from HALF straight to RIGHT
+    ws = Workspace(tmp_path / "build" / "adder")
+    history = ws.git("log", "-p", "--format=%s", "--", "adder.py")
+    assert "return a - b\n" not in history.replace("else a - b", "") and "a * b" not in history
+    assert "return a + b" in ws.git("show", "delivered:adder.py")
+
+
+def test_after_a_failed_validation_answers_that_satisfy_fewer_users_do_not_replace_the_code(
+    tmp_path: Path,
+) -> None:
+    # PARTIAL passes every test and some users' trajectories (sums of 1,500 or less);
+    # OVERFIT passes every test too but satisfies no user.
+    partial = RIGHT.replace(
+        "    return a + b", "    if 1500 < a + b < 2000:\n        return 0\n    return a + b"
+    )
+    models = ScriptedModels(
+        {
+            "planner": [PLAN],
+            "test_writer": [TESTS],
+            "coder": [partial, OVERFIT, WRONG, RIGHT],
+        }
+    )
+    _, store, run, _ = build(tmp_path, models, LOCALFACTORY_FACTORY__REPAIR_CANDIDATES="2")
+    assert run.status.value == "succeeded"
+    repair = [t.reason for t in store.transitions(run.id) if t.from_state == "repair"]
+    assert repair[0].startswith(
+        "no answer improved the code: the checks run again on it as it is (the code before the "
+        "repair kept, no answer of 2 beat it: 4/4 tests pass, users' satisfaction "
+    )
+    ws = Workspace(tmp_path / "build" / "adder")
+    assert "if a > 50" not in ws.git("log", "-p", "--format=%s", "--", "adder.py")
