@@ -50,9 +50,11 @@ def app_for(root: Path, chat=None, **env: str) -> FactoryApp:
     return make_app(factory, poll_s=0.05, quiet_s=0.2)
 
 
-def drive(app: FactoryApp, body: Callable[[Pilot], Awaitable[None]]) -> None:
+def drive(
+    app: FactoryApp, body: Callable[[Pilot], Awaitable[None]], size: tuple[int, int] = (160, 48)
+) -> None:
     async def main() -> None:
-        async with app.run_test(size=(160, 48)) as pilot:
+        async with app.run_test(size=size) as pilot:
             await body(pilot)
 
     asyncio.run(main())

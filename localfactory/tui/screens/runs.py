@@ -48,7 +48,7 @@ class RunsScreen(Screen[None]):
     RunsScreen #detail { height: 1fr; }
     RunsScreen #summary { height: auto; padding: 0 1; background: $boost; }
     RunsScreen #steps { width: 45%; }
-    RunsScreen #log { width: 1fr; }
+    RunsScreen #log { width: 1fr; border-left: solid $primary-darken-2; padding-left: 1; }
     RunsScreen #activity { height: auto; padding: 0 1; color: $text-muted; }
     RunsScreen #status { height: auto; padding: 0 1; }
     """
