@@ -41,7 +41,7 @@ from localfactory.bench.factory_report import (
 )
 from localfactory.config import RoleSettings, Settings, StoreSettings
 from localfactory.errors import PromptTooLong, UserError
-from localfactory.factory import prompts
+from localfactory.factory import budget, prompts
 from localfactory.factory.calls import ChatFn
 from localfactory.factory.context import StageContext
 from localfactory.factory.engine import Factory
@@ -237,8 +237,14 @@ def factory_run(
     *,
     emit: Callable[[str], None],
     make_sandbox: MakeSandbox = LocalSandbox,
+    resume: bool = False,
 ) -> tuple[Attempt, str | None]:
-    """A full factory run in the fresh project folder ``project``, then judged like single-shot."""
+    """A full factory run in the fresh project folder ``project``, then judged like single-shot.
+
+    With ``resume``, the newest run of the spec that an interrupted bench left in ``project``
+    goes on where it stopped (a finished one is only judged); its time is the working time the
+    run store recorded before (the step that was cut off runs again and is charged once), plus
+    this process's."""
     project.mkdir(parents=True, exist_ok=True)
     factory_settings = settings.factory.model_copy(
         update={"scenarios_dir": scenarios_dir.resolve()}
@@ -248,15 +254,22 @@ def factory_run(
     )
     store = RunStore(run_settings.store_path())
     factory = Factory(run_settings, store, chat=chat, emit=emit, make_sandbox=make_sandbox)
+    earlier = store.list_runs(spec_name=entry.spec.name, limit=1) if resume else []
+    before_s = 0.0
+    if earlier:
+        run = earlier[0]
+        before_s = budget.seconds_used(store, run.id)
+        emit(f"the interrupted bench's run {run.id} goes on ({before_s:.0f} s of work so far)")
+    else:
+        run = factory.start(entry.path)
     started = time.monotonic()
-    run = factory.start(entry.path)
     try:
         run = factory.run(run.id)
         status = run.status.value if run.error is None else f"{run.status.value}: {run.error}"
     except Exception as exc:  # one crashed run must not end a long benchmark; it is reported
         status = f"crashed: {type(exc).__name__}: {exc}"
         emit(f"the factory crashed on {entry.spec.name}: {status}")
-    seconds = time.monotonic() - started
+    seconds = before_s + time.monotonic() - started
     tokens = sum(u.prompt_tokens + u.generated_tokens for u in store.usage(run.id))
     store.close()
     root = run_settings.project_path(run_settings.factory.workspace_dir) / entry.spec.name
@@ -284,11 +297,13 @@ def run_bench(
     say: Callable[[str], None] = print,
     make_sandbox: MakeSandbox = LocalSandbox,
     earlier: BenchReport | None = None,
+    resume: bool = False,
 ) -> BenchReport:
     """Both sides on every spec; a table row as each spec ends, the JSON file kept up to date.
 
     Specs with a result in ``earlier`` (an interrupted bench's report) keep it and are not
-    run again."""
+    run again. With ``resume``, the factory run of the spec the interrupted bench was on goes
+    on where it stopped (its single-shot side, a minute at most, runs again)."""
     report = BenchReport(model=model, suite=suite_name, workdir=str(workdir))
     kept = {r.name: r for r in earlier.results} if earlier else {}
     for line in table_header():
@@ -300,14 +315,15 @@ def run_bench(
             say(f"[{i}/{len(suite)}] {name}: kept from the earlier run")
             out(table_row(kept[name]))
             continue
-        for side in ("single-shot", "factory"):  # what an interrupted bench left of this spec
+        # What an interrupted bench left of this spec: the factory's run store is kept to resume.
+        for side in ("single-shot",) if resume else ("single-shot", "factory"):
             shutil.rmtree(workdir / side / name, ignore_errors=True)
         say(f"[{i}/{len(suite)}] {name} ({entry.level}): single-shot ...")
         single = single_shot(entry, chat, workdir / "single-shot" / name, make_sandbox)
         say(f"[{i}/{len(suite)}] {name}: single-shot {verdict_line(single)}; factory ...")
         factory, run_id = factory_run(
             entry, chat, settings, workdir / "factory" / name, scenarios_dir,
-            emit=lambda line: say(f"    {line.strip()}"), make_sandbox=make_sandbox,
+            emit=lambda line: say(f"    {line.strip()}"), make_sandbox=make_sandbox, resume=resume,
         )  # fmt: skip
         result = SpecResult(name, entry.level, single, factory, run_id)
         report.results.append(result)
@@ -395,7 +411,7 @@ def main(
     report = run_bench(
         suite, settings, chat, model=model, suite_name=str(suite_dir), workdir=workdir,
         scenarios_dir=scenarios_dir, json_path=json_path, out=out, say=say,
-        make_sandbox=make_sandbox, earlier=earlier,
+        make_sandbox=make_sandbox, earlier=earlier, resume=resume,
     )  # fmt: skip
     out(f"results: {json_path}")
     return report

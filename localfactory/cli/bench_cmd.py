@@ -60,7 +60,7 @@ def factory(
         bool,
         typer.Option(
             "--resume",
-            help="Go on with an interrupted bench in --workdir: specs with results are kept.",
+            help="Go on with an interrupted bench in --workdir: specs with results are kept, and the factory run it was on goes on where it stopped.",
         ),
     ] = False,
 ) -> None:

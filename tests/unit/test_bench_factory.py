@@ -297,6 +297,45 @@ def test_an_interrupted_bench_resumes_where_it_stopped(tmp_path: Path, settings:
     assert any(line.startswith("adder") for line in lines)  # the kept row is in the table
 
 
+def test_a_factory_run_cut_off_by_an_interrupted_bench_goes_on_where_it_stopped(
+    tmp_path: Path, settings: Settings
+) -> None:
+    suite, scenarios, work = tmp_path / "suite", tmp_path / "scenarios", tmp_path / "work"
+    _spec(suite, "easy", "adder", scenarios)
+    models = ScriptedModels(
+        {"planner": [PLAN], "test_writer": [TESTS], "coder": [WRONG, WRONG, RIGHT]}
+    )
+
+    def cut_off(role: str, messages: Any, **kwargs: Any) -> ChatResult:
+        if role == "coder" and models.counts.get("coder", 0) == 2:
+            raise KeyboardInterrupt  # Ctrl-C during the factory's repair
+        return models.chat(role, messages, **kwargs)
+
+    with pytest.raises(KeyboardInterrupt):
+        bench.main(
+            settings, suite, model="scripted", scenarios=scenarios, workdir=work,
+            chat=cut_off, out=lambda _: None, say=lambda _: None,
+        )  # fmt: skip
+    asked_before = dict(models.counts)
+    assert asked_before == {"coder": 2, "planner": 1, "test_writer": 1}
+
+    progress: list[str] = []
+    report = bench.main(
+        settings, suite, model="scripted", scenarios=scenarios, workdir=work, resume=True,
+        chat=models.chat, out=lambda _: None, say=progress.append,
+    )  # fmt: skip
+    (result,) = report.results
+    assert result.factory.solved and result.factory.status == "succeeded"
+    # The plan and the tests were not asked for again: the run went on at its repair.
+    assert models.counts["planner"] == 1 and models.counts["test_writer"] == 1
+    assert any("the interrupted bench's run " + str(result.run_id) in line for line in progress)
+    from localfactory.store import RunStore
+
+    store = RunStore(work / "factory" / "adder" / ".localfactory" / "runs.db")
+    assert [r.id for r in store.list_runs()] == [result.run_id]  # one run, not a second
+    assert result.factory.seconds > 0
+
+
 def test_resuming_with_another_model_or_without_a_workdir_is_refused(
     tmp_path: Path, settings: Settings
 ) -> None:
