@@ -31,6 +31,7 @@ from textual.pilot import Pilot
 from localfactory.store import RunStatus, RunStore
 from localfactory.tui import rows as tui_rows
 from localfactory.tui.app import FactoryApp
+from localfactory.tui.screens.ask import Ask
 from localfactory.tui.widgets import run_detail
 from localfactory.validators.review import record_risk
 from tests.unit.test_tui import HELD, app_for, drive, log_lines, project, until
@@ -170,5 +171,18 @@ def test_the_runs_list_with_a_failed_run_selected(
         await until(pilot, "the failed run's log", lambda: any(
             "repair → failed" in line for line in log_lines(app)))  # fmt: skip
         assert_matches_snapshot("runs-failed-selected", await screen_text(pilot))
+
+    drive(app, body, size=SIZE)
+
+
+def test_the_new_run_question(project: Path, frozen: None) -> None:
+    app = app_for(project)
+
+    async def body(pilot: Pilot) -> None:
+        fixed_title(app)
+        await pilot.press("n")
+        await until(pilot, "the question", lambda: isinstance(app.screen, Ask))
+        drawn = await screen_text(pilot)
+        assert_matches_snapshot("new-run-question", drawn.replace(str(project), "~/shop"))
 
     drive(app, body, size=SIZE)
