@@ -223,17 +223,18 @@ class Factory:
             if step is None:
                 step = self.store.begin_step(run.id, state.value, input={"commit": ws.head()})
             gateway.at_step(step.seq)
+            ctx = StageContext(
+                settings=self.settings, spec=spec, spec_path=Path(run.spec_path), store=self.store,
+                run_id=run.id, step_seq=step.seq, attempt=step.attempt, retry=retry, gateway=gateway,
+                workspace=ws, layout=layout, emit=self.emit, make_sandbox=self.make_sandbox,
+            )  # fmt: skip
             if stop is not None:
-                result = StageResult(Outcome.BUDGET, stop)
+                # What the failed run leaves is measured, so its report says how good it is.
+                result = StageResult(Outcome.BUDGET, stop, holdout.left_behind(ctx))
             else:
                 self.emit(
                     f"[{step.seq:>2}] {state.value}{f' (retry {retry})' if retry else ''} ..."
                 )
-                ctx = StageContext(
-                    settings=self.settings, spec=spec, spec_path=Path(run.spec_path), store=self.store,
-                    run_id=run.id, step_seq=step.seq, attempt=step.attempt, retry=retry, gateway=gateway,
-                    workspace=ws, layout=layout, emit=self.emit, make_sandbox=self.make_sandbox,
-                )  # fmt: skip
                 try:
                     with stoppable(should_stop):
                         result = STAGES[state](ctx)

@@ -271,6 +271,26 @@ def describe(sat: Satisfaction) -> str:
     )
 
 
+def left_behind(ctx: StageContext) -> dict[str, Any]:
+    """At a budget's end, the holdout's satisfaction with the code the failed run leaves in its
+    workspace, recorded for the step (so the report's last figure is about that code, not
+    about an earlier version) and logged; nothing when no code was written yet or the spec
+    has no scenarios."""
+    wrote = any(
+        s.name in (State.IMPLEMENT.value, State.REPAIR.value)
+        and (s.output or {}).get("outcome") == Outcome.OK.value
+        for s in ctx.store.steps(ctx.run_id)
+    )
+    if not wrote:
+        return {}
+    sat = measure(ctx)
+    if sat.overall is None:
+        return {}
+    ctx.log(f"the code this run leaves: {describe(sat)}")
+    return {"left_behind": {"overall": sat.overall, "passed": sat.passed,
+                            "trajectories": sat.trajectories}}  # fmt: skip
+
+
 def validate(ctx: StageContext) -> StageResult:
     sat = measure(ctx)
     if sat.overall is None:

@@ -220,7 +220,8 @@ def render_markdown(d: ReportData) -> str:
     if d.satisfaction:
         last = d.satisfaction[-1]
         out.append(
-            f"- Holdout satisfaction: {_pct(last.get('overall'))} (target {last.get('threshold', 1):.0%})"
+            f"- Holdout satisfaction: {_pct(last.get('overall'))} (target "
+            f"{last.get('threshold', 1):.0%}; the code at step {last.get('step')})"
         )
     out += [
         "",

@@ -63,6 +63,20 @@ def test_iteration_budget_stops_a_run_that_never_passes(tmp_path: Path) -> None:
     assert (tmp_path / ".localfactory" / "reports" / run.id / "report.md").is_file()
 
 
+def test_a_run_out_of_budget_says_how_the_code_it_leaves_does_for_users(tmp_path: Path) -> None:
+    # The repair's code fails the test of a negative sum, which no user's scenario tries: the
+    # run never got to its validation, but what it leaves satisfies every user.
+    half = RIGHT.replace("return a + b", "return a + b if a > 0 else a - b")
+    models = ScriptedModels({"planner": [PLAN], "test_writer": [TESTS], "coder": [WRONG, half]})
+    _, store, run, lines = build(tmp_path, models, iterations=2)
+    assert run.status.value == "failed" and "validate" not in states(store, run.id)
+    last = store.steps(run.id)[-1]
+    assert (last.output or {})["left_behind"] == {"overall": 1.0, "passed": 4, "trajectories": 4}
+    assert "the code this run leaves: satisfaction 100% (4/4 trajectories, target 100%)" in lines
+    report = (tmp_path / ".localfactory" / "reports" / run.id / "report.md").read_text()
+    assert f"Holdout satisfaction: 100% (target 100%; the code at step {last.seq})" in report
+
+
 def test_a_coder_that_only_gives_back_the_failing_code_ends_on_the_retry_limit(
     tmp_path: Path,
 ) -> None:
