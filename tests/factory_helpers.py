@@ -139,3 +139,17 @@ def build(
 def states(store: RunStore, run_id: str) -> list[str]:
     """The states a run went through, in order."""
     return [t.to_state for t in store.transitions(run_id)]
+
+
+def reasons_of(store: RunStore, run_id: str, stage: str) -> list[str]:
+    """Why each step of ``stage`` ended, in order (the transitions' reasons)."""
+    return [t.reason for t in store.transitions(run_id) if t.from_state == stage]
+
+
+def build_with_coder(
+    tmp_path: Path, coder: Sequence[str], **env: str
+) -> tuple[ScriptedModels, RunStore, Any, list[str]]:
+    """Build the adder spec with the usual plan and tests and ``coder``'s answers in order."""
+    models = ScriptedModels({"planner": [PLAN], "test_writer": [TESTS], "coder": coder})
+    _, store, run, lines = build(tmp_path, models, **env)
+    return models, store, run, lines

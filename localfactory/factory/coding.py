@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from localfactory.factory import answers, budget, prompts
 from localfactory.factory.context import StageContext, StageResult
 from localfactory.factory.examples import is_example, writer_tests
+from localfactory.factory.extract import EMPTY_BLOCK, extract_files
 from localfactory.factory.layout import stub_source
 from localfactory.factory.machine import Outcome
 from localfactory.spec import render_for_prompt
@@ -29,6 +30,11 @@ def _write_code(ctx: StageContext, prompt: str, *, merge: bool, verb: str) -> St
     )
     before = ctx.workspace.read(ctx.layout.code_path)
     written, issue = answers.code_edit(ctx, answer.text, merge=merge)
+    if issue is not None and merge and _no_change(answer.text):
+        # Seen on the 1.5B in repairs: "```\nroman.py\n```" and nothing else, 7 tokens, and
+        # asked again it gave back the same code. An empty block is the code kept as it was.
+        ctx.log("the coder answered with an empty code block: taken as the code kept as it was")
+        written, issue = [], None
     note, worse = "", False
     if not issue and merge and ctx.settings.factory.repair_candidates > 1:
         note, worse = _best_candidate(ctx, answers.with_problem(prompt, problem), before or "")
@@ -44,6 +50,12 @@ def _write_code(ctx: StageContext, prompt: str, *, merge: bool, verb: str) -> St
 
 
 CANDIDATE_TEMPERATURE = 0.7
+
+
+def _no_change(answer_text: str) -> bool:
+    """Whether the answer's only code blocks are empty (at most a file name in them)."""
+    found = extract_files(answer_text)
+    return not found.edits and bool(found.skipped) and set(found.skipped) == {EMPTY_BLOCK}
 
 
 def _passing(ctx: StageContext) -> tuple[bool, int, int, int]:

@@ -21,6 +21,8 @@ _PATH_COMMENT = re.compile(
     r"^\s*(?:#|//)\s*(?:file(?:name)?|path)?\s*:?\s*(?P<path>\S+\.\w+)\s*$", re.I
 )
 _NON_CODE = {"bash", "sh", "shell", "console", "text", "txt", "output", "plaintext"}
+EMPTY_BLOCK = "an empty code block"
+"""How a skipped block with nothing in it (but perhaps a file name) is named."""
 
 
 @dataclass
@@ -167,7 +169,7 @@ def extract_files(answer: str, expected: list[str] | None = None) -> Extraction:
             if path == named:
                 body = "\n".join(body.splitlines()[1:])
         if not body.strip():
-            result.skipped.append("an empty code block")
+            result.skipped.append(EMPTY_BLOCK)
             continue
         if path is None:
             if lang in _NON_CODE:

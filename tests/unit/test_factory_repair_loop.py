@@ -21,6 +21,8 @@ from tests.factory_helpers import (
     WRONG_OTHER,
     ScriptedModels,
     build,
+    build_with_coder,
+    reasons_of,
     settings_for,
 )
 
@@ -114,13 +116,9 @@ def test_a_repair_answer_missing_the_interface_is_refused_and_the_code_kept(
     tmp_path: Path,
 ) -> None:
     fragment = "adder.py\n```python\nobj['add']\n```\n"
-    models = ScriptedModels(
-        {"planner": [PLAN], "test_writer": [TESTS], "coder": [WRONG, fragment, RIGHT]}
-    )
-    _, store, run, _ = build(tmp_path, models)
+    models, store, run, _ = build_with_coder(tmp_path, [WRONG, fragment, RIGHT])
     assert run.status.value == "succeeded"
-    reasons = [t.reason for t in store.transitions(run.id) if t.from_state == "repair"]
-    assert reasons[0] == (
+    assert reasons_of(store, run.id, "repair")[0] == (
         "unusable code: `adder.py` must define add; the answer has no add: write the complete file"
     )
     ws = Workspace(tmp_path / "build" / "adder")
@@ -128,6 +126,19 @@ def test_a_repair_answer_missing_the_interface_is_refused_and_the_code_kept(
     assert "obj['add']" not in history
     retry_prompt = [p for role, p in models.prompts if role == "coder"][2]
     assert "return a - b" in retry_prompt and "the answer has no add" in retry_prompt
+
+
+def test_a_repair_answered_with_an_empty_block_keeps_the_code_without_asking_again(
+    tmp_path: Path,
+) -> None:
+    models, store, run, lines = build_with_coder(tmp_path, [WRONG, "```\nadder.py\n```", RIGHT])
+    assert run.status.value == "succeeded"
+    # not "unusable code" and a retry: the coder stood by its code, so the tests are questioned
+    assert reasons_of(store, run.id, "repair")[0] == (
+        "the coder kept the code as it was: the failing tests are questioned"
+    )
+    assert "the coder answered with an empty code block: taken as the code kept as it was" in lines
+    assert models.counts["coder"] == 3
 
 
 def test_the_last_answer_a_repair_tries_is_a_fresh_implementation_without_the_old_code(
