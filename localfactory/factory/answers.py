@@ -116,7 +116,8 @@ def code_edit(ctx: StageContext, answer_text: str, *, merge: bool) -> tuple[list
     """Write the coder's files (never the tests); the paths written, or a problem."""
     code_path = ctx.layout.code_path
     found = extract_files(answer_text, expected=[code_path])
-    edit = mended(ctx, pick(found.edits, code_path))
+    chosen = pick(found.edits, code_path)
+    edit = mended(ctx, chosen)
     issue = python_problem(edit, code_path, found.skipped)
     if issue is not None or edit is None:
         return [], issue or "no code"
@@ -146,7 +147,7 @@ def code_edit(ctx: StageContext, answer_text: str, *, merge: bool) -> tuple[list
     ctx.workspace.write(code_path, content)
     written.append(code_path)
     for other in found.edits:
-        if other is edit or other.path.startswith("tests/") or not other.path.endswith(".py"):
+        if other is chosen or other.path.startswith("tests/") or not other.path.endswith(".py"):
             continue
         try:
             ast.parse(other.content)

@@ -245,10 +245,11 @@ def test_code_whose_indentation_alone_is_wrong_is_mended_not_retried(tmp_path: P
     _, store, run, _ = build(tmp_path, models)
     assert run.status.value == "succeeded"
     assert models.counts["coder"] == 1  # no retry
-    assert any(
-        "adder.py: mended the indentation of line(s) 3" in line.message
-        for line in store.read_log(run.id)
-    )
+    log = [line.message for line in store.read_log(run.id)]
+    assert any("adder.py: mended the indentation of line(s) 3" in line for line in log)
+    assert not any(
+        "ignored adder.py" in line for line in log
+    )  # the answer's own copy is no extra file
     code = (tmp_path / "build" / "adder" / "adder.py").read_text()
     assert "    if a == 0:\n        return b\n" in code
 
