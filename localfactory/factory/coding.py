@@ -55,7 +55,7 @@ CANDIDATE_TEMPERATURE = 0.7
 def _no_change(answer_text: str) -> bool:
     """Whether the answer's only code blocks are empty (at most a file name in them)."""
     found = extract_files(answer_text)
-    return not found.edits and bool(found.skipped) and set(found.skipped) == {EMPTY_BLOCK}
+    return not found.edits and set(found.skipped) == {EMPTY_BLOCK}
 
 
 def _passing(ctx: StageContext) -> tuple[bool, int, int, int]:

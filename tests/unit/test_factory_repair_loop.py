@@ -163,17 +163,11 @@ def test_the_last_answer_a_repair_tries_is_a_fresh_implementation_without_the_ol
 
 def test_a_repair_whose_answers_all_do_worse_keeps_the_code_it_was_given(tmp_path: Path) -> None:
     # HALF passes one of the spec's examples; both answers of the first repair pass none.
-    models = ScriptedModels(
-        {
-            "planner": [PLAN],
-            "test_writer": [TESTS],
-            "coder": [HALF, WRONG, WRONG_OTHER, RIGHT],
-        }
+    _, store, run, _ = build_with_coder(
+        tmp_path, [HALF, WRONG, WRONG_OTHER, RIGHT], LOCALFACTORY_FACTORY__REPAIR_CANDIDATES="2"
     )
-    _, store, run, _ = build(tmp_path, models, LOCALFACTORY_FACTORY__REPAIR_CANDIDATES="2")
     assert run.status.value == "succeeded"
-    repair = [t.reason for t in store.transitions(run.id) if t.from_state == "repair"]
-    assert repair[0] == (
+    assert reasons_of(store, run.id, "repair")[0] == (
         "no answer beat the code as it was: the failing tests are questioned (the code before "
         "the repair kept, no answer of 2 beat it: 2/4 tests pass; the first answer: 0/4 tests pass)"
     )
@@ -192,17 +186,11 @@ def test_after_a_failed_validation_answers_that_satisfy_fewer_users_do_not_repla
     partial = RIGHT.replace(
         "    return a + b", "    if 1500 < a + b < 2000:\n        return 0\n    return a + b"
     )
-    models = ScriptedModels(
-        {
-            "planner": [PLAN],
-            "test_writer": [TESTS],
-            "coder": [partial, OVERFIT, WRONG, RIGHT],
-        }
+    _, store, run, _ = build_with_coder(
+        tmp_path, [partial, OVERFIT, WRONG, RIGHT], LOCALFACTORY_FACTORY__REPAIR_CANDIDATES="2"
     )
-    _, store, run, _ = build(tmp_path, models, LOCALFACTORY_FACTORY__REPAIR_CANDIDATES="2")
     assert run.status.value == "succeeded"
-    repair = [t.reason for t in store.transitions(run.id) if t.from_state == "repair"]
-    assert repair[0].startswith(
+    assert reasons_of(store, run.id, "repair")[0].startswith(
         "no answer improved the code: the checks run again on it as it is (the code before the "
         "repair kept, no answer of 2 beat it: 4/4 tests pass, users' satisfaction "
     )
